@@ -1,0 +1,145 @@
+"""The contract of a storage backend: cameras, users, flows with their images, and signing keys.
+
+A storage plugin registers a :class:`StorageSpec` (see
+:func:`seedata_core.hookspecs.seedata_register_storages`); Seedata picks the spec whose ``schemes``
+include the scheme of the ``database_url`` setting and calls ``spec.open(settings)``.
+
+Every method is synchronous and thread-safe; the HTTP server calls them from worker threads.
+Times are aware UTC ``datetime`` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import msgspec
+
+from .filter_ast import Node
+from .models import Camera, Flow, FlowImages, NewCamera, NewFlow, SigningKey, User
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+class ImportResult(msgspec.Struct):
+    """What a bulk import did: flows added, and flows skipped because their id existed."""
+
+    added: int = 0
+    skipped: int = 0
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A place that keeps Seedata's records. Write methods commit before they return."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the backend answers right now."""
+        ...
+
+    # -- cameras ---------------------------------------------------------------------------------
+    def add_camera(self, camera: NewCamera) -> Camera:
+        """Add a camera; raise :class:`~seedata_core.errors.Conflict` if the alias is taken."""
+        ...
+
+    def update_camera(self, camera_id: int, **changes: Any) -> Camera:
+        """Change the named fields of a camera (those of :class:`NewCamera`); ``NotFound`` if absent."""
+        ...
+
+    def remove_camera(self, camera_id: int) -> None:
+        """Remove a camera that has no flows, or disable it and drop its source if it has some."""
+        ...
+
+    def list_cameras(self) -> list[Camera]:
+        """All cameras, ordered by id."""
+        ...
+
+    def get_camera(self, camera_id: int) -> Camera | None:
+        """The camera with this id, or ``None``."""
+        ...
+
+    def get_camera_by_alias(self, alias: str) -> Camera | None:
+        """The camera with this alias (exact match), or ``None``."""
+        ...
+
+    def touch_camera(self, camera_id: int, keep_alive: datetime) -> None:
+        """Record that a frame arrived from the camera at ``keep_alive``."""
+        ...
+
+    # -- users -----------------------------------------------------------------------------------
+    def add_user(self, email: str, password_hash: str) -> User:
+        """Add an enabled user; ``Conflict`` if the email (compared case-insensitively) exists."""
+        ...
+
+    def get_user(self, user_id: int) -> User | None:
+        """The user with this id, or ``None``."""
+        ...
+
+    def get_user_by_email(self, email: str) -> User | None:
+        """The user with this email, compared case-insensitively, or ``None``."""
+        ...
+
+    def list_users(self) -> list[User]:
+        """All users, ordered by id."""
+        ...
+
+    def update_user(self, user_id: int, *, enabled: bool | None = None, password_hash: str | None = None) -> User:
+        """Enable or disable a user, or set a new password hash; ``NotFound`` if absent."""
+        ...
+
+    # -- flows -----------------------------------------------------------------------------------
+    def add_flow(self, flow: NewFlow, images: FlowImages) -> Flow:
+        """Store one flow with its images, atomically: after a crash either both exist or neither."""
+        ...
+
+    def import_flows(self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 1000) -> ImportResult:
+        """Store many flows that carry their ids; a flow whose id exists is skipped (idempotent)."""
+        ...
+
+    def get_flow(self, flow_id: int) -> Flow | None:
+        """The flow with this id, or ``None``."""
+        ...
+
+    def get_images(self, flow: Flow) -> FlowImages:
+        """The stored pictures of a flow (``None`` for each one it lacks)."""
+        ...
+
+    def count_flows(self, where: Node) -> int:
+        """How many flows match; without a condition, from a counter, never by scanning."""
+        ...
+
+    def search_flows(self, where: Node, *, offset: int, limit: int) -> list[Flow]:
+        """The matching flows, newest first (timestamp then id, both descending)."""
+        ...
+
+    def iter_flows(self, where: Node, *, batch_size: int = 1000) -> Iterator[Flow]:
+        """Every matching flow, oldest first (timestamp then id ascending), in constant memory."""
+        ...
+
+    # -- signing keys ----------------------------------------------------------------------------
+    def signing_keys(self) -> list[SigningKey]:
+        """All kept signing keys, newest first."""
+        ...
+
+    def add_signing_key(self, key: SigningKey, *, keep: int = 2) -> None:
+        """Store a new key and delete all but the ``keep`` newest."""
+        ...
+
+
+class StorageSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """How to open storages of one kind: for these ``database_url`` schemes, call ``open(settings)``.
+
+    ``schemes`` are URL scheme names before any ``+driver`` part (``sqlite``, ``postgresql``, ...).
+    ``open`` creates or upgrades the schema as needed and returns a ready :class:`Storage`.
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    open: Callable[[Settings], Storage]
+    description: str = ""

@@ -1,0 +1,1 @@
+"""Pytest fixtures for people who write Seedata plugins (loaded through the ``pytest11`` entry point)."""
