@@ -1,0 +1,63 @@
+"""The Litestar application: ``create_app`` and the one plugin that wires Seedata into it."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins import InitPluginProtocol
+
+from seedata_core.plugins import Plugins
+from seedata_core.service import Seedata
+from seedata_core.settings import Settings
+
+from . import __version__
+from .errors import exception_handlers
+from .routes import FlowController, authenticate, health, list_cameras
+
+log = logging.getLogger("seedata.server")
+
+
+class SeedataPlugin(InitPluginProtocol):
+    """Routes, error handlers and the lifecycle of the core :class:`Seedata` object."""
+
+    def __init__(self, settings: Settings, plugins: Plugins) -> None:
+        self.settings = settings
+        self.plugins = plugins
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers += [authenticate, FlowController, list_cameras, health]
+        app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
+        app_config.request_max_body_size = self.settings.max_body_size
+        app_config.state["max_body_size"] = self.settings.max_body_size
+        app_config.on_startup.append(self._start)
+        app_config.on_shutdown.append(self._stop)
+        return app_config
+
+    def _start(self, app: Litestar) -> None:
+        app.state.seedata = Seedata.open(self.settings, self.plugins)
+        log.info("storage open: %s", self.settings.resolved_database_url.split("://", 1)[0])
+
+    def _stop(self, app: Litestar) -> None:
+        seedata: Seedata | None = app.state.get("seedata")
+        if seedata is not None:
+            seedata.close()
+
+
+def create_app(settings: Settings, plugins: Plugins) -> Litestar:
+    """The Seedata HTTP API for these settings and plugins."""
+    return Litestar(
+        plugins=[SeedataPlugin(settings, plugins)],
+        openapi_config=OpenAPIConfig(
+            title="Seedata API",
+            version=__version__,
+            description="Licence-plate flows from watched cameras. Authenticate with POST /authenticate, "
+            "then send `Authorization: Bearer <token>`.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import click
+import msgspec
+
+from seedata_core.errors import FilterError
+from seedata_core.service import Seedata
+from seedata_core.storage import ImportResult
+from seedata_core.transfer import CameraIds, ImportLineError, export_lines, read_lines
+
+from .common import fail, open_seedata
+
+
+@click.group()
+def flows() -> None:
+    """Move flows in and out as JSON Lines."""
+
+
+def _lines(stream: BinaryIO, bar: click.progressbar[int] | None) -> Iterator[bytes]:
+    for line in stream:
+        if bar is not None:
+            bar.update(len(line))
+        yield line
+
+
+@flows.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.pass_context
+def import_(ctx: click.Context, file: BinaryIO, batch_size: int) -> None:
+    """Import flows from FILE (JSON Lines, `-` for stdin). Flows whose id exists are skipped.
+
+    Each line is a flow in the API's single form; `image` and `plate_image` may be absent.
+    A camera alias not known yet becomes a disabled camera with no source.
+    """
+    with open_seedata(ctx) as seedata:
+        size = None if file is sys.stdin.buffer else _size(file)
+        show = size is not None and size > 1_000_000
+        try:
+            if show:
+                with click.progressbar(length=size, label="importing", file=sys.stderr) as bar:
+                    result = _import(seedata, file, batch_size, bar)
+            else:
+                result = _import(seedata, file, batch_size, None)
+        except ImportLineError as exc:
+            fail(f"{exc}; flows before that line were imported, run the import again after fixing it")
+    click.echo(f"imported {result.added} flows, skipped {result.skipped} already present", err=True)
+
+
+def _size(file: BinaryIO) -> int | None:
+    try:
+        return file.seek(0, 2) - file.seek(0)
+    except OSError:
+        return None
+
+
+def _import(
+    seedata: Seedata, file: BinaryIO, batch_size: int, bar: click.progressbar[int] | None
+) -> ImportResult:
+    records = read_lines(_lines(file, bar), seedata.zone, CameraIds(seedata.storage))
+    return seedata.storage.import_flows(records, batch_size=batch_size)
+
+
+@flows.command("export")
+@click.option("--filter", "filter_json", help='A search filter, e.g. \'{"camera": "gate_1"}\'.')
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="Output file (default stdout).")
+@click.pass_context
+def export(ctx: click.Context, filter_json: str | None, output: BinaryIO) -> None:
+    """Write flows, oldest first, as JSON Lines with their pictures."""
+    try:
+        raw = msgspec.json.decode(filter_json) if filter_json else None
+    except msgspec.DecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from exc
+    with open_seedata(ctx) as seedata:
+        try:
+            where = seedata.parse_filter(raw)
+        except FilterError as exc:
+            raise click.BadParameter(exc.message, param_hint="--filter") from exc
+        for line in export_lines(seedata.storage, where, seedata.zone):
+            output.write(line)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .common import plugins_for, settings_of
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+    )
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default 8881).")
+@click.option("--data-dir", help="Data directory (default ./seedata-data).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
+    """Run the HTTP API and the camera workers."""
+    import uvicorn
+
+    from ..app import create_app
+
+    settings = settings_of(ctx, host=host, port=port, data_dir=data_dir)
+    configure_logging(settings.log_level)
+    app = create_app(settings, plugins_for(settings))
+    click.echo(f"Seedata listening on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        log_config=None,
+    )

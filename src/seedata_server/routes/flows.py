@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from seedata_core.errors import NotFound
+from seedata_core.filter_ast import MATCH_ALL
+from seedata_core.models import Flow
+from seedata_core.pagination import Page, PageRequest
+from seedata_core.records import FlowDetail, FlowItem, flow_detail, flow_item
+from seedata_core.service import Seedata
+
+from ..bodies import json_object
+from ..responses import json_response
+from ..security import require_token, seedata_of
+
+_MAX_ID_DIGITS = 19
+
+
+def page_response(request: Request[Any, Any, Any], seedata: Seedata, page: Page, flows: list[Flow]) -> Response[bytes]:
+    """A list body with the pagination headers and the ``Link`` header."""
+    headers = page.headers()
+    base = f"{request.base_url}".rstrip("/") + request.url.path
+    headers["Link"] = page.links(base, list(request.query_params.items()))
+    return json_response([flow_item(flow, seedata.zone) for flow in flows], headers=headers)
+
+
+LIST_RESPONSES = {
+    200: ResponseSpec(
+        data_container=list[FlowItem],
+        description="One page of flows, newest first; X-Pagination-* and Link headers describe the pages",
+    )
+}
+
+
+class FlowController(Controller):
+    """Flows: one per vehicle a camera saw."""
+
+    path = "/flows"
+    tags = ["flows"]  # noqa: RUF012 -- Litestar reads these as class attributes
+    guards = [require_token]  # noqa: RUF012
+
+    @get("/", operation_id="listFlows", sync_to_thread=True, responses=LIST_RESPONSES)
+    def list_flows(
+        self,
+        request: Request[Any, Any, Any],
+        page: str | None = Parameter(query="page", default=None, description="1-based page number"),
+        per_page: str | None = Parameter(query="per-page", default=None, description="1..50, default 20"),
+    ) -> Response[bytes]:
+        """All flows, newest first (timestamp, then id, descending), 20 a page."""
+        seedata = seedata_of(request)
+        result, flows = seedata.page_flows(MATCH_ALL, PageRequest.read(page, per_page))
+        return page_response(request, seedata, result, flows)
+
+    @get(
+        "/{flow_id:str}",
+        operation_id="getFlow",
+        sync_to_thread=True,
+        responses={200: ResponseSpec(data_container=FlowDetail, description="The flow with its pictures")},
+    )
+    def get_flow(self, request: Request[Any, Any, Any], flow_id: str) -> Response[bytes]:
+        """One flow with its base64 JPEG image and plate crop (``null`` when none)."""
+        if not flow_id.isascii() or not flow_id.isdigit():
+            raise NotFoundException
+        seedata = seedata_of(request)
+        if len(flow_id.lstrip("0")) > _MAX_ID_DIGITS:
+            raise NotFound(f"Object not found: {flow_id}")
+        try:
+            flow, images = seedata.get_flow(int(flow_id))
+        except NotFound as exc:
+            raise NotFound(f"Object not found: {flow_id}") from exc
+        return json_response(flow_detail(flow, images, seedata.zone))
+
+    @post("/search", operation_id="searchFlows", status_code=200, responses=LIST_RESPONSES)
+    async def search_flows(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Flows matching a filter object (SPEC §1.3); ``page`` and ``per-page`` come from the body.
+
+        Body: ``{"filter": {"plate": {"like": "abc"}, "timestamp": {">=": "2024-11-18"}}, "page": 2}``.
+        """
+        body = await json_object(request)
+        seedata = seedata_of(request)
+        where = seedata.parse_filter(body.get("filter"))
+        wanted = PageRequest.read(body.get("page"), body.get("per-page"))
+        result, flows = await anyio.to_thread.run_sync(seedata.page_flows, where, wanted)
+        return page_response(request, seedata, result, flows)
