@@ -3,7 +3,7 @@
 Grammar of the decoded JSON (SPEC §1.3; ``and``/``or``/``not``, ``similar`` and ``score`` are beyond the
 seed)::
 
-    filter    := null | "" | object                    null, "" and {} match every flow
+    filter    := null | "" | [] | object               null, "", [] and {} match every flow
     object    := { member, ... }                       every member must hold
     member    := FIELD: condition
                | "and": [object, object, ...]          non-empty; every object must hold
@@ -51,7 +51,10 @@ Semantics (:func:`matches` is the reference; every storage's SQL must select exa
 from __future__ import annotations
 
 import math
+import operator
+import string
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -107,7 +110,13 @@ _SECOND = timedelta(seconds=1)
 # (shape, strptime format): "d" stands for an ASCII digit; the shape check keeps strptime from accepting
 # one-digit months, spaces and the like.
 _TIMESTAMP_FORMATS = (("dddd-dd-dd dd:dd:dd", "%Y-%m-%d %H:%M:%S"), ("dddd-dd-dd", "%Y-%m-%d"))
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ORDERINGS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def fold_case(text: str) -> str:
@@ -121,7 +130,8 @@ def parse_filter(raw: object, zone: DisplayZone) -> Node:
     Timestamps are read in ``zone``. Raises :class:`~seedata_core.errors.FilterError` with one of SPEC
     §1.3's messages when ``raw`` breaks the grammar in this module's docstring.
     """
-    if raw is None or raw == "":
+    # PHP encodes an empty filter array as [], so clients of the original send it for "no filter".
+    if raw is None or raw in ("", []):
         return MATCH_ALL
     return _Parser(zone).filter_object(raw, depth=0)
 
@@ -245,9 +255,10 @@ def _integer(raw: object) -> int:
         if not (digits.isascii() and digits.isdigit()):
             raise FilterError(INVALID_ID)
         # int() refuses strings of thousands of digits; anything past 19 digits is out of range anyway.
-        if len(digits.lstrip("0")) > 19:
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > 19:
             return _INT64_MIN if raw[0] == "-" else _INT64_MAX
-        raw = int(raw)
+        raw = -int(significant) if raw[0] == "-" else int(significant)
     return min(max(raw, _INT64_MIN), _INT64_MAX)
 
 
@@ -327,8 +338,8 @@ def _holds(cond: Cond, flow: FlowFacts) -> bool:
             return left == value
         case "!=", value:
             return left != value
-        case op, int() | float() as value if not isinstance(left, str):
-            return _compare(op, left, value)
+        case op, int() | float() as value if op in _ORDERINGS and not isinstance(left, str):
+            return _ORDERINGS[op](left, value)
     raise ValueError(f"malformed condition {cond!r}")
 
 
@@ -347,19 +358,6 @@ def _fact(flow: FlowFacts, field: Field) -> int | float | str:
             return flow.trigger_mode
         case "score":
             return flow.score
-
-
-def _compare(op: Operator, left: float, right: float) -> bool:
-    match op:
-        case ">":
-            return left > right
-        case ">=":
-            return left >= right
-        case "<":
-            return left < right
-        case "<=":
-            return left <= right
-    raise ValueError(f"not an ordering operator: {op!r}")
 
 
 def _within_one_edit(a: str, b: str) -> bool:
