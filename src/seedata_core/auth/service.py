@@ -68,6 +68,7 @@ class Authenticator:
                 passwords.verify_unknown(password)
                 accepted = False
             else:
+                # The password first: a disabled account must cost the same verification.
                 accepted = passwords.verify_password(user.password_hash, password) and user.enabled
         except BaseException:
             self._throttle.release(address, email)

@@ -36,9 +36,11 @@ class _Tally:
         self.failures: deque[float] = deque(maxlen=limit)
         self.pending: deque[float] = deque(maxlen=limit)
 
-    def prune(self, horizon: float) -> None:
+    def prune(self, now: float, window: float) -> None:
+        # ``t + window <= now`` rather than ``t <= now - window``: the same sum as in the retry delay,
+        # so rounding cannot make an entry expired for one and alive for the other.
         for times in (self.failures, self.pending):
-            while times and times[0] <= horizon:
+            while times and times[0] + window <= now:
                 times.popleft()
 
     def count(self) -> int:
@@ -55,32 +57,40 @@ class _Tally:
 class _Keys:
     """The tallies of one kind of key, in order of last activity, with a limit per key."""
 
-    def __init__(self, limit: int, max_keys: int) -> None:
+    def __init__(self, limit: int, window: float, max_keys: int) -> None:
         self.limit = limit
+        self.window = window
         self.max_keys = max_keys
         self.tallies: OrderedDict[str, _Tally] = OrderedDict()
 
-    def get(self, key: str, horizon: float) -> _Tally | None:
+    def get(self, key: str, now: float) -> _Tally | None:
         tally = self.tallies.get(key)
         if tally is not None:
-            tally.prune(horizon)
+            tally.prune(now, self.window)
         return tally
 
-    def touch(self, key: str, horizon: float) -> _Tally:
-        tally = self.get(key, horizon)
+    def blocked_until(self, key: str, now: float) -> float | None:
+        """When ``key`` may try again, if it is at its limit now."""
+        tally = self.get(key, now)
+        if tally is None or tally.count() < self.limit:
+            return None
+        return tally.oldest() + self.window
+
+    def touch(self, key: str, now: float) -> _Tally:
+        tally = self.get(key, now)
         if tally is None:
             tally = self.tallies[key] = _Tally(self.limit)
-            self._shrink(horizon)
+            self._shrink(now)
         else:
             self.tallies.move_to_end(key)
         return tally
 
-    def _shrink(self, horizon: float) -> None:
+    def _shrink(self, now: float) -> None:
         # Least recently active first: drop those with nothing left in the window, then, if still
         # too many, the oldest active ones.
         while len(self.tallies) > 1:
             first = next(iter(self.tallies.values()))
-            first.prune(horizon)
+            first.prune(now, self.window)
             if first.count() and len(self.tallies) <= self.max_keys:
                 return
             self.tallies.popitem(last=False)
@@ -105,51 +115,44 @@ class LoginThrottle:
     ) -> None:
         if per_address < 1 or per_account < 1 or window <= 0 or max_keys < 1:
             raise ValueError("limits, window and max_keys must be positive")
-        self._window = window
         self._clock = clock
-        self._addresses = _Keys(per_address, max_keys)
-        self._accounts = _Keys(per_account, max_keys)
+        self._addresses = _Keys(per_address, window, max_keys)
+        self._accounts = _Keys(per_account, window, max_keys)
         self._lock = threading.Lock()
 
     def check(self, address: str, account: str) -> None:
         """Raise :class:`Throttled` if either key is at its limit; otherwise reserve a place in both."""
         now = self._clock()
-        horizon = now - self._window
         keys = ((self._addresses, address), (self._accounts, account.lower()))
         with self._lock:
-            blocked_until = [
-                tally.oldest() + self._window
-                for kind, key in keys
-                if (tally := kind.get(key, horizon)) is not None and tally.count() >= kind.limit
-            ]
-            if blocked_until:
-                raise Throttled(max(1, math.ceil(max(blocked_until) - now)))
+            blocked = [until for kind, key in keys if (until := kind.blocked_until(key, now)) is not None]
+            if blocked:
+                raise Throttled(_seconds_until(max(blocked), now))
             for kind, key in keys:
-                kind.touch(key, horizon).pending.append(now)
+                kind.touch(key, now).pending.append(now)
 
     def record_failure(self, address: str, account: str) -> None:
         """The login failed: its reservation becomes a failure of both keys."""
         now = self._clock()
-        horizon = now - self._window
         with self._lock:
             for kind, key in ((self._addresses, address), (self._accounts, account.lower())):
-                tally = kind.touch(key, horizon)
+                tally = kind.touch(key, now)
                 tally.settle()
                 tally.failures.append(now)
 
     def record_success(self, address: str, account: str) -> None:
         """The login succeeded: the account's failures are forgotten; the address keeps its own."""
-        horizon = self._clock() - self._window
+        now = self._clock()
         with self._lock:
-            self._settle(self._addresses, address, horizon)
+            self._settle(self._addresses, address, now)
             self._accounts.tallies.pop(account.lower(), None)
 
     def release(self, address: str, account: str) -> None:
         """The attempt ended without an answer (e.g. storage down): drop its reservation uncounted."""
-        horizon = self._clock() - self._window
+        now = self._clock()
         with self._lock:
-            self._settle(self._addresses, address, horizon)
-            self._settle(self._accounts, account.lower(), horizon)
+            self._settle(self._addresses, address, now)
+            self._settle(self._accounts, account.lower(), now)
 
     def tracked_keys(self) -> int:
         """How many addresses and accounts are tracked now (for metrics and the memory bound)."""
@@ -157,7 +160,16 @@ class LoginThrottle:
             return len(self._addresses.tallies) + len(self._accounts.tallies)
 
     @staticmethod
-    def _settle(kind: _Keys, key: str, horizon: float) -> None:
-        tally = kind.get(key, horizon)
+    def _settle(kind: _Keys, key: str, now: float) -> None:
+        tally = kind.get(key, now)
         if tally is not None:
             tally.settle()
+
+
+def _seconds_until(until: float, now: float) -> int:
+    """The fewest whole seconds, at least 1, after which ``until`` has come: ``now + seconds >= until``
+    exactly as the clock's floats will compare it (``ceil(until - now)`` can be one off either way)."""
+    seconds = max(1, math.floor(until - now))
+    while now + seconds < until:
+        seconds += 1
+    return seconds

@@ -120,7 +120,7 @@ def make_throttle(monotonic: FakeClock) -> Callable[..., LoginThrottle]:
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_clock() -> Callable[[float], FakeClock]:
     """FakeClock's constructor, for tests (hypothesis ones) that need a fresh clock per example."""
     return FakeClock
