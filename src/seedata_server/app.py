@@ -31,7 +31,6 @@ class SeedataPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers += [authenticate, FlowController, list_cameras, health]
         app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
-        app_config.request_max_body_size = self.settings.max_body_size
         app_config.state["max_body_size"] = self.settings.max_body_size
         app_config.on_startup.append(self._start)
         app_config.on_shutdown.append(self._stop)
@@ -59,5 +58,9 @@ def create_app(settings: Settings, plugins: Plugins) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
+        # Litestar reads the body limit from its constructor only, not from an init plugin.
+        request_max_body_size=settings.max_body_size,
+        # Logging is the embedding program's (the CLI configures it); Litestar's default would replace it.
+        logging_config=None,
         debug=False,
     )

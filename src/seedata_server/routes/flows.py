@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from seedata_core.errors import NotFound
 from seedata_core.filter_ast import MATCH_ALL
@@ -49,8 +49,8 @@ class FlowController(Controller):
     def list_flows(
         self,
         request: Request[Any, Any, Any],
-        page: str | None = Parameter(query="page", default=None, description="1-based page number"),
-        per_page: str | None = Parameter(query="per-page", default=None, description="1..50, default 20"),
+        page: Annotated[str | None, QueryParameter(name="page", description="1-based page number")] = None,
+        per_page: Annotated[str | None, QueryParameter(name="per-page", description="1..50, default 20")] = None,
     ) -> Response[bytes]:
         """All flows, newest first (timestamp, then id, descending), 20 a page."""
         seedata = seedata_of(request)
@@ -63,7 +63,7 @@ class FlowController(Controller):
         sync_to_thread=True,
         responses={200: ResponseSpec(data_container=FlowDetail, description="The flow with its pictures")},
     )
-    def get_flow(self, request: Request[Any, Any, Any], flow_id: str) -> Response[bytes]:
+    def get_flow(self, request: Request[Any, Any, Any], flow_id: Annotated[str, PathParameter()]) -> Response[bytes]:
         """One flow with its base64 JPEG image and plate crop (``null`` when none)."""
         if not flow_id.isascii() or not flow_id.isdigit():
             raise NotFoundException

@@ -1,0 +1,3 @@
+from seedata_server.cli import main
+
+main(prog_name="seedata")

@@ -1,0 +1,22 @@
+"""The runnable examples in docs/ run and print what the guides say."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def test_embed_search(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "examples" / "embed_search.py"), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0] == "2 flows match"
+    assert lines[1:] == ["3 gate dvi3a23 2025-03-30 12:02:00", "1 gate dvi3a22 2025-03-30 12:00:00"]

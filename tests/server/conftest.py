@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from seedata_core.auth import hash_password
+from seedata_core.models import User
+from seedata_core.plugins import Plugins, make_plugin_manager
+from seedata_core.service import Seedata
+from seedata_core.settings import Settings
+from seedata_server import create_app
+
+EMAIL = "operator@example.com"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=str(tmp_path / "data"),
+        timezone="America/Sao_Paulo",
+        login_attempts_per_address=8,
+        login_attempts_per_account=4,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    app = create_app(settings, Plugins(make_plugin_manager()))
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def seedata(client: TestClient) -> Seedata:  # type: ignore[type-arg]
+    found: Seedata = client.app.state.seedata
+    return found
+
+
+@pytest.fixture
+def user(seedata: Seedata) -> User:
+    return seedata.storage.add_user(EMAIL, hash_password(PASSWORD))
+
+
+@pytest.fixture
+def token(client: TestClient, user: User) -> str:  # type: ignore[type-arg]
+    response = client.post("/authenticate", json={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    found: str = response.json()["data"]["token"]
+    return found
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

@@ -1,0 +1,68 @@
+"""`seedata serve` as a real process behind uvicorn, driven over loopback like a client would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from email.message import Message
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(url: str, body: dict[str, object] | None = None, token: str | None = None) -> tuple[int, Message, bytes]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def test_serve(tmp_path: Path) -> None:
+    env = {**os.environ, "SEEDATA_TIMEZONE": "UTC"}
+    base_cmd = [sys.executable, "-m", "seedata_server", "--data-dir", str(tmp_path / "data")]
+    subprocess.run([*base_cmd, "users", "add", "a@b.c", "--password-stdin"], input="pw-123456\n", text=True,
+                   env=env, check=True, capture_output=True, timeout=60)
+    port = free_port()
+    server = subprocess.Popen([*base_cmd, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if call(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        status, _, body = call(f"{base}/authenticate", {"email": "a@b.c", "password": "pw-123456"})
+        assert status == 200
+        token = json.loads(body)["data"]["token"]
+        status, headers, body = call(f"{base}/flows", token=token)
+        assert (status, body) == (200, b"[]")
+        assert headers["Content-Type"] == "application/json; charset=UTF-8"
+        assert headers["X-Pagination-Total-Count"] == "0"
+        status, _, body = call(f"{base}/flows/search", {"filter": {"foo": 1}}, token=token)
+        assert status == 422
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=15)
+    assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises SIGTERM after a clean stop
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
