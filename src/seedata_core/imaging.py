@@ -27,7 +27,7 @@ class ImageError(SeedataError):
 @cache
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary shipped with ``imageio-ffmpeg``."""
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # noqa: PLC0415  (only when an image is first coded)
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
@@ -74,7 +74,9 @@ def _parse_ppm(data: bytes) -> tuple[int, int, bytes]:
     return w, h, pixels
 
 
-def decode_image(data: bytes, *, captured_at: datetime | None = None, timeout: float = DEFAULT_TIMEOUT) -> Frame:
+def decode_image(
+    data: bytes, *, captured_at: datetime | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Frame:
     """Decode an encoded picture (JPEG, PNG, BMP, WebP, ...; the first frame of an animation).
 
     ``captured_at`` defaults to now. Raises :class:`ImageError` when ffmpeg cannot decode ``data``

@@ -28,7 +28,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: int = 8881
     timezone: str | None = None
     token_lifetime: int = 8 * 3600
-    alpr_engine: str = "rapidocr"
+    alpr_engine: str = "ppocr"
+    alpr_options: dict[str, Any] = msgspec.field(default_factory=dict)
     plugins_blocked: list[str] = msgspec.field(default_factory=list)
     max_body_size: int = 1024 * 1024
     login_attempts_per_address: int = 20

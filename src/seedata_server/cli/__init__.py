@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .alpr import alpr
 from .cameras import cameras
 from .common import SeedataGroup
 from .flows import flows
@@ -28,7 +29,7 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
     ctx.obj = {"config_file": config_file, "overrides": {"data_dir": data_dir}}
 
 
-for command in (serve, users, cameras, flows, keys):
+for command in (serve, users, cameras, flows, alpr, keys):
     main.add_command(command)
 
 __all__ = ["main"]
