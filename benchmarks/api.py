@@ -38,7 +38,8 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 
 def plate(rng: random.Random) -> str:
     letters = "".join(rng.choices(string.ascii_lowercase, k=3))
-    return f"{letters}{rng.randrange(10)}{rng.choice(string.ascii_lowercase + string.digits)}{rng.randrange(100):02d}"
+    fourth = rng.choice(string.ascii_lowercase + string.digits)  # old format: a digit; Mercosul: a letter
+    return f"{letters}{rng.randrange(10)}{fourth}{rng.randrange(100):02d}"
 
 
 def build(data_dir: Path, n: int) -> None:
@@ -52,7 +53,10 @@ def build(data_dir: Path, n: int) -> None:
     rng = random.Random(42)
     started = time.perf_counter()
     with Seedata.open(settings) as seedata:
-        ids = [seedata.storage.add_camera(NewCamera(alias=f"cam_{i}", source=f"/v/{i}.mp4")).id for i in range(CAMERAS)]
+        ids = [
+            seedata.storage.add_camera(NewCamera(alias=f"cam_{i}", source=f"/v/{i}.mp4")).id
+            for i in range(CAMERAS)
+        ]
         seedata.storage.add_user(EMAIL, hash_password(PASSWORD))
         step = 365 * 86400 / n
 
@@ -76,7 +80,10 @@ def build(data_dir: Path, n: int) -> None:
 
         result = seedata.storage.import_flows(flows(), batch_size=5000)
     elapsed = time.perf_counter() - started
-    print(f"built {result.added:,} flows in {elapsed:.1f} s ({result.added / elapsed:,.0f} flows/s)", file=sys.stderr)
+    print(
+        f"built {result.added:,} flows in {elapsed:.1f} s ({result.added / elapsed:,.0f} flows/s)",
+        file=sys.stderr,
+    )
     marker.touch()
 
 
@@ -114,7 +121,15 @@ def to_ms(text: str) -> float:
 
 
 def wrk(url: str, token: str, duration: int, connections: int, script: str | None) -> dict[str, float]:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script or "")
     if script:
@@ -141,7 +156,9 @@ def post_script(body: dict[str, object]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--flows", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=Path("bench-data"))
     parser.add_argument("--duration", type=int, default=10)
@@ -155,7 +172,16 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SEEDATA_TIMEZONE": "UTC", "SEEDATA_LOG_LEVEL": "warning"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "seedata_server", "serve", "--port", str(port), "--data-dir", str(args.data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "seedata_server",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(args.data_dir),
+        ],
         env=env,
     )
     try:
@@ -169,9 +195,14 @@ def main() -> None:
             (
                 "GET /flows/{id} (random id)",
                 base,
-                f'request = function() return wrk.format(nil, "/flows/" .. math.random(1, {args.flows})) end\n',
+                "request = function() return wrk.format(nil, "
+                f'"/flows/" .. math.random(1, {args.flows})) end\n',
             ),
-            ("POST /flows/search plate like", f"{base}/flows/search", post_script({"filter": {"plate": {"like": "abc"}}})),
+            (
+                "POST /flows/search plate like",
+                f"{base}/flows/search",
+                post_script({"filter": {"plate": {"like": "abc"}}}),
+            ),
             (
                 "POST /flows/search camera + 1 day",
                 f"{base}/flows/search",
@@ -179,14 +210,18 @@ def main() -> None:
                     {
                         "filter": {
                             "camera": "cam_3",
-                            "timestamp": {">=": mid.strftime("%Y-%m-%d"), "<": (mid + timedelta(days=1)).strftime("%Y-%m-%d")},
+                            "timestamp": {
+                                ">=": mid.strftime("%Y-%m-%d"),
+                                "<": (mid + timedelta(days=1)).strftime("%Y-%m-%d"),
+                            },
                         }
                     }
                 ),
             ),
         ]
         print(
-            f"\n{args.flows:,} flows, SQLite, one server worker, wrk 1 thread x {args.connections} connections, "
+            f"\n{args.flows:,} flows, SQLite, one server worker, "
+            f"wrk 1 thread x {args.connections} connections, "
             f"{args.duration} s each; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}\n"
         )

@@ -1,6 +1,6 @@
 """Embed Seedata's core in another program: open a storage, add flows, search them. No server.
 
-    python docs/examples/embed_search.py [DATA_DIR]
+python docs/examples/embed_search.py [DATA_DIR]
 """
 
 from __future__ import annotations

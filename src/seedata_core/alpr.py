@@ -1,6 +1,7 @@
 """The contract between Seedata and an ALPR engine.
 
-An engine plugin registers an :class:`AlprEngineSpec` (see :func:`seedata_core.hookspecs.seedata_register_alpr_engines`);
+An engine plugin registers an :class:`AlprEngineSpec` (see
+:func:`seedata_core.hookspecs.seedata_register_alpr_engines`);
 Seedata calls ``spec.create(options)`` once, when the engine is first needed, and then
 :meth:`AlprEngine.read` for each picture.
 """

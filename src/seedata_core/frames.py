@@ -22,5 +22,6 @@ class Frame(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if len(self.rgb) != self.width * self.height * 3:
             raise ValueError(
-                f"frame of {self.width}x{self.height} needs {self.width * self.height * 3} bytes, got {len(self.rgb)}"
+                f"frame of {self.width}x{self.height} needs {self.width * self.height * 3} bytes, "
+                f"got {len(self.rgb)}"
             )

@@ -27,7 +27,7 @@ class ImageError(SeedataError):
 @cache
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary shipped with ``imageio-ffmpeg``."""
-    import imageio_ffmpeg  # noqa: PLC0415  (only when an image is first coded)
+    import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 

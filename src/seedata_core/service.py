@@ -74,7 +74,9 @@ class Seedata:
         """A client's filter object, checked and typed (``FilterError`` when malformed)."""
         return parse_filter(raw, self.zone)
 
-    def search_flows(self, raw_filter: object = None, request: PageRequest | None = None) -> tuple[Page, list[Flow]]:
+    def search_flows(
+        self, raw_filter: object = None, request: PageRequest | None = None
+    ) -> tuple[Page, list[Flow]]:
         """One page of the flows matching a client's filter, newest first."""
         where = self.parse_filter(raw_filter)
         return self.page_flows(where, request or PageRequest())

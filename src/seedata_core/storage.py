@@ -89,7 +89,9 @@ class Storage(Protocol):
         """All users, ordered by id."""
         ...
 
-    def update_user(self, user_id: int, *, enabled: bool | None = None, password_hash: str | None = None) -> User:
+    def update_user(
+        self, user_id: int, *, enabled: bool | None = None, password_hash: str | None = None
+    ) -> User:
         """Enable or disable a user, or set a new password hash; ``NotFound`` if absent."""
         ...
 
@@ -98,7 +100,9 @@ class Storage(Protocol):
         """Store one flow with its images, atomically: after a crash either both exist or neither."""
         ...
 
-    def import_flows(self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 1000) -> ImportResult:
+    def import_flows(
+        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 1000
+    ) -> ImportResult:
         """Store many flows that carry their ids; a flow whose id exists is skipped (idempotent)."""
         ...
 

@@ -49,7 +49,10 @@ class DisplayZone:
         return local.replace(tzinfo=self._zone).astimezone(UTC)
 
     def parse(self, text: str) -> datetime:
-        """A ``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD`` display string as aware UTC; ``ValueError`` if malformed."""
+        """A ``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD`` display string as aware UTC.
+
+        Raises ``ValueError`` when the text is malformed.
+        """
         if len(text) == 10:
             local = datetime.strptime(text, "%Y-%m-%d")
         elif len(text) == 19:

@@ -23,7 +23,7 @@ def label(field: str) -> str:
 
 
 def _blank(value: object) -> bool:
-    return value is None or value == [] or value == {} or (isinstance(value, str) and not value.strip())
+    return value is None or value in ([], {}) or (isinstance(value, str) and not value.strip())
 
 
 def as_integer(value: object) -> int | None:
@@ -69,7 +69,12 @@ class Checker:
         return value
 
     def integer(
-        self, field: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
+        self,
+        field: str,
+        *,
+        default: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int:
         """An integer field; required when ``default`` is ``None``."""
         value = self.body.get(field)

@@ -7,6 +7,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
-from .app import SeedataPlugin, create_app  # noqa: E402 -- needs __version__
+from .app import SeedataPlugin, create_app
 
 __all__ = ["SeedataPlugin", "__version__", "create_app"]

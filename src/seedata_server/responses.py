@@ -13,7 +13,9 @@ JSON = "application/json; charset=UTF-8"
 _encoder = msgspec.json.Encoder()
 
 
-def json_response(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response[bytes]:
+def json_response(
+    content: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
     return Response(_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
 
 

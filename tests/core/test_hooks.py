@@ -20,7 +20,9 @@ from seedata_core.settings import Settings
 from seedata_core.sources import FrameSource, FrameSourceSpec
 from seedata_core.storage import Storage, StorageSpec
 
-HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("seedata_"))
+HOOKS = sorted(
+    name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("seedata_")
+)
 
 
 def plugins_with(*extra: object) -> Plugins:

@@ -28,9 +28,11 @@ def test_login_answers_the_documented_shape(client: Client, user: User) -> None:
     assert response.headers["content-type"] == "application/json; charset=UTF-8"
     body = response.json()
     assert body["success"] is True
-    assert set(body) == {"success", "data"} and set(body["data"]) == {"token"}
+    assert set(body) == {"success", "data"}
+    assert set(body["data"]) == {"token"}
     header = jwt.get_unverified_header(body["data"]["token"])
-    assert header["alg"] == "RS256" and header["kid"]
+    assert header["alg"] == "RS256"
+    assert header["kid"]
     claims = jwt.decode(body["data"]["token"], options={"verify_signature": False})
     assert claims["sub"] == str(user.id)
     assert claims["exp"] - claims["iat"] == 8 * 3600

@@ -11,8 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from seedata_core.settings import Settings
 from seedata_core.service import Seedata
+from seedata_core.settings import Settings
 from seedata_server.cli import main
 
 ENV = {"SEEDATA_TIMEZONE": "UTC"}
@@ -24,7 +24,9 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
         runner = CliRunner()
-        return runner.invoke(main, ["--data-dir", str(data), *args], input=stdin, env=ENV, catch_exceptions=False)
+        return runner.invoke(
+            main, ["--data-dir", str(data), *args], input=stdin, env=ENV, catch_exceptions=False
+        )
 
     invoke.data_dir = data  # type: ignore[attr-defined]
     return invoke
@@ -72,8 +74,18 @@ def test_users(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cameras(run) -> None:  # type: ignore[no-untyped-def]
-    assert run("cameras", "add", "gate", "--source", "rtsp://u:pw@cam/live", "--manual-trigger-delay", "300").exit_code == 0
-    assert run("cameras", "add", "dock", "--source", "/v/dock.mp4", "--capture-mode", "auto", "--disabled").exit_code == 0
+    assert (
+        run(
+            "cameras", "add", "gate", "--source", "rtsp://u:pw@cam/live", "--manual-trigger-delay", "300"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            "cameras", "add", "dock", "--source", "/v/dock.mp4", "--capture-mode", "auto", "--disabled"
+        ).exit_code
+        == 0
+    )
     assert run("cameras", "add", "gate", "--source", "x").exit_code == 1
     assert run("cameras", "list").output.splitlines() == [
         "1\tgate\tboth\tenabled\trtsp://u:***@cam/live",
@@ -87,12 +99,35 @@ def test_cameras(run) -> None:  # type: ignore[no-untyped-def]
 
 
 LINES = [
-    {"id": 465, "camera": "camera_1", "plate": "AAA-1A11", "score": 0.952351, "timestamp": "2025-02-08 22:52:46",
-     "trigger_mode": "manual", "lpr_version": "1.8.0"},
-    {"id": 463, "camera": "camera_1", "plate": "bbb2b22", "score": 0, "timestamp": "2025-02-08 19:47:02",
-     "trigger_mode": "auto", "lpr_version": "1.8.0", "image": "/9j/AAEC", "plate_image": None},
-    {"id": 470, "camera": "camera_2", "plate": None, "score": 0, "timestamp": "2025-02-09 08:00:00",
-     "trigger_mode": "auto", "lpr_version": "1.8.0"},
+    {
+        "id": 465,
+        "camera": "camera_1",
+        "plate": "AAA-1A11",
+        "score": 0.952351,
+        "timestamp": "2025-02-08 22:52:46",
+        "trigger_mode": "manual",
+        "lpr_version": "1.8.0",
+    },
+    {
+        "id": 463,
+        "camera": "camera_1",
+        "plate": "bbb2b22",
+        "score": 0,
+        "timestamp": "2025-02-08 19:47:02",
+        "trigger_mode": "auto",
+        "lpr_version": "1.8.0",
+        "image": "/9j/AAEC",
+        "plate_image": None,
+    },
+    {
+        "id": 470,
+        "camera": "camera_2",
+        "plate": None,
+        "score": 0,
+        "timestamp": "2025-02-09 08:00:00",
+        "trigger_mode": "auto",
+        "lpr_version": "1.8.0",
+    },
 ]
 
 
@@ -107,8 +142,13 @@ def test_flows_import_export_round_trip(run, tmp_path: Path) -> None:  # type: i
     assert [line["id"] for line in exported] == [463, 465, 470]
     assert exported[1]["plate"] == "aaa1a11"
     assert exported[0]["image"] == "/9j/AAEC"
-    assert exported[2]["score"] == 0 and exported[2]["plate"] is None
-    assert [line["timestamp"] for line in exported] == ["2025-02-08 19:47:02", "2025-02-08 22:52:46", "2025-02-09 08:00:00"]
+    assert exported[2]["score"] == 0
+    assert exported[2]["plate"] is None
+    assert [line["timestamp"] for line in exported] == [
+        "2025-02-08 19:47:02",
+        "2025-02-08 22:52:46",
+        "2025-02-09 08:00:00",
+    ]
     filtered = run("flows", "export", "--filter", '{"camera": "camera_2"}').output.splitlines()
     assert [json.loads(line)["id"] for line in filtered] == [470]
     # An alias the installation did not know becomes a disabled camera without a source.
@@ -121,9 +161,18 @@ def test_flows_import_export_round_trip(run, tmp_path: Path) -> None:  # type: i
     [
         ("{not json", "line 2:"),
         ('{"id": 1, "camera": "c", "timestamp": "2025-13-01 00:00:00", "trigger_mode": "auto"}', "line 2:"),
-        ('{"id": 1, "camera": "c", "timestamp": "2025-01-01 00:00:00", "trigger_mode": "sometimes"}', "line 2:"),
-        ('{"id": 0, "camera": "c", "timestamp": "2025-01-01 00:00:00", "trigger_mode": "auto"}', "line 2: id 0"),
-        ('{"id": 2, "camera": "c", "timestamp": "2025-01-01", "trigger_mode": "auto", "image": "%%%"}', "line 2:"),
+        (
+            '{"id": 1, "camera": "c", "timestamp": "2025-01-01 00:00:00", "trigger_mode": "sometimes"}',
+            "line 2:",
+        ),
+        (
+            '{"id": 0, "camera": "c", "timestamp": "2025-01-01 00:00:00", "trigger_mode": "auto"}',
+            "line 2: id 0",
+        ),
+        (
+            '{"id": 2, "camera": "c", "timestamp": "2025-01-01", "trigger_mode": "auto", "image": "%%%"}',
+            "line 2:",
+        ),
     ],
 )
 def test_flows_import_rejects_bad_lines(run, tmp_path: Path, line: str, reason: str) -> None:  # type: ignore[no-untyped-def]
@@ -137,7 +186,8 @@ def test_flows_import_rejects_bad_lines(run, tmp_path: Path, line: str, reason: 
 def test_keys_rotate_keeps_the_previous_key(run) -> None:  # type: ignore[no-untyped-def]
     assert run("users", "list").exit_code == 0  # first open makes the first key
     result = run("keys", "rotate")
-    assert result.exit_code == 0 and "new signing key" in result.output
+    assert result.exit_code == 0
+    assert "new signing key" in result.output
     with Seedata.open(Settings(data_dir=str(run.data_dir))) as seedata:
         assert len(seedata.storage.signing_keys()) == 2
 
@@ -149,6 +199,7 @@ def test_unknown_setting_is_a_one_line_failure(tmp_path: Path) -> None:
         text=True,
         env={"SEEDATA_PORTT": "1", "PATH": "/usr/bin:/bin"},
         timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "Error: unknown setting SEEDATA_PORTT in the environment"

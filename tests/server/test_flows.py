@@ -69,7 +69,8 @@ def test_list_form_and_headers(client: Client, auth: dict[str, str], flows: list
     assert response.headers["x-pagination-per-page"] == "20"
     assert response.headers["x-pagination-total-count"] == "45"
     assert response.headers["link"] == (
-        "<http://testserver.local/flows?page=1>; rel=self, <http://testserver.local/flows?page=1>; rel=first, "
+        "<http://testserver.local/flows?page=1>; rel=self, "
+        "<http://testserver.local/flows?page=1>; rel=first, "
         "<http://testserver.local/flows?page=3>; rel=last, <http://testserver.local/flows?page=2>; rel=next"
     )
 
@@ -97,18 +98,33 @@ def test_pages(
     assert response.headers["x-pagination-current-page"] == page
 
 
-def test_order_is_timestamp_then_id(client: Client, auth: dict[str, str], seedata: Seedata, flows: list[int]) -> None:
+def test_order_is_timestamp_then_id(
+    client: Client, auth: dict[str, str], seedata: Seedata, flows: list[int]
+) -> None:
     camera = seedata.storage.list_cameras()[0]
     same_time = T0 + timedelta(minutes=100)
     for flow_id in (100, 101):
         seedata.storage.add_flow(
-            NewFlow(id=flow_id, camera_id=camera.id, plate="zzz", score=0.5, timestamp=same_time,
-                    trigger_mode="manual", lpr_version="x"),
+            NewFlow(
+                id=flow_id,
+                camera_id=camera.id,
+                plate="zzz",
+                score=0.5,
+                timestamp=same_time,
+                trigger_mode="manual",
+                lpr_version="x",
+            ),
             FlowImages(),
         )
     seedata.storage.add_flow(
-        NewFlow(camera_id=camera.id, plate="old", score=0.5, timestamp=T0 - timedelta(days=1),
-                trigger_mode="manual", lpr_version="x"),
+        NewFlow(
+            camera_id=camera.id,
+            plate="old",
+            score=0.5,
+            timestamp=T0 - timedelta(days=1),
+            trigger_mode="manual",
+            lpr_version="x",
+        ),
         FlowImages(),
     )
     listed = ids(client.get("/flows?per-page=50", headers=auth))
@@ -121,7 +137,15 @@ def test_single_form(client: Client, auth: dict[str, str], flows: list[int]) -> 
     assert response.status_code == 200
     body = response.json()
     assert list(body) == [
-        "id", "camera", "plate", "score", "timestamp", "trigger_mode", "lpr_version", "image", "plate_image",
+        "id",
+        "camera",
+        "plate",
+        "score",
+        "timestamp",
+        "trigger_mode",
+        "lpr_version",
+        "image",
+        "plate_image",
     ]
     assert base64.b64decode(body["image"]) == JPEG
     assert base64.b64decode(body["plate_image"]) == JPEG[:10]
@@ -137,7 +161,9 @@ def test_empty(client: Client, auth: dict[str, str]) -> None:
     assert response.headers["link"] == "<http://testserver.local/flows?page=1>; rel=self"
 
 
-def test_seed_javascript_get_with_a_json_false_body(client: Client, auth: dict[str, str], flows: list[int]) -> None:
+def test_seed_javascript_get_with_a_json_false_body(
+    client: Client, auth: dict[str, str], flows: list[int]
+) -> None:
     response = client.request("GET", "/flows", content=b"false", headers=auth)
     assert response.status_code == 200
 
@@ -145,8 +171,10 @@ def test_seed_javascript_get_with_a_json_false_body(client: Client, auth: dict[s
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"filter": {"timestamp": {">=": "2025-02-08 23:30:00"}, "camera": {"like": "camera_1"}}},
-         [45, 43, 41, 39]),
+        (
+            {"filter": {"timestamp": {">=": "2025-02-08 23:30:00"}, "camera": {"like": "camera_1"}}},
+            [45, 43, 41, 39],
+        ),
         ({"filter": {"plate": {"like": "AAA4"}, "camera": {"like": "amera_"}}}, []),
         ({"filter": {"plate": {"like": "AAA4"}, "camera": {"like": "OCK"}}}, [44, 34, 24, 14, 4]),
         ({"filter": {"trigger_mode": "auto"}, "per-page": 3}, [45, 42, 39]),
@@ -165,7 +193,11 @@ def test_seed_javascript_get_with_a_json_false_body(client: Client, auth: dict[s
     ],
 )
 def test_search(
-    client: Client, auth: dict[str, str], flows: list[int], body: dict[str, object], expected: list[int] | None
+    client: Client,
+    auth: dict[str, str],
+    flows: list[int],
+    body: dict[str, object],
+    expected: list[int] | None,
 ) -> None:
     response = client.post("/flows/search", json=body, headers=auth)
     if expected is None:

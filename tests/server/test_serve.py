@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,12 +21,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def call(url: str, body: dict[str, object] | None = None, token: str | None = None) -> tuple[int, Message, bytes]:
+def call(
+    url: str, body: dict[str, object] | None = None, token: str | None = None
+) -> tuple[int, Message, bytes]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
+    request = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if body is None else "POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers, response.read()
@@ -37,11 +41,23 @@ def call(url: str, body: dict[str, object] | None = None, token: str | None = No
 def test_serve(tmp_path: Path) -> None:
     env = {**os.environ, "SEEDATA_TIMEZONE": "UTC"}
     base_cmd = [sys.executable, "-m", "seedata_server", "--data-dir", str(tmp_path / "data")]
-    subprocess.run([*base_cmd, "users", "add", "a@b.c", "--password-stdin"], input="pw-123456\n", text=True,
-                   env=env, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*base_cmd, "users", "add", "a@b.c", "--password-stdin"],
+        input="pw-123456\n",
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     port = free_port()
-    server = subprocess.Popen([*base_cmd, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [*base_cmd, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

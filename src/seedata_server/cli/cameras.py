@@ -66,7 +66,9 @@ def list_(ctx: click.Context) -> None:
     with open_seedata(ctx) as seedata:
         for camera in seedata.cameras():
             state = "enabled" if camera.enabled else "disabled"
-            click.echo(f"{camera.id}\t{camera.alias}\t{camera.capture_mode}\t{state}\t{mask_url(camera.source)}")
+            click.echo(
+                f"{camera.id}\t{camera.alias}\t{camera.capture_mode}\t{state}\t{mask_url(camera.source)}"
+            )
 
 
 def _camera(seedata: Seedata, alias: str) -> Camera:

@@ -31,7 +31,7 @@ class CameraItem(msgspec.Struct, kw_only=True):
     operation_id="listCameras",
     tags=["cameras"],
     guards=[require_token],
-    sync_to_thread=True,
+    sync_to_thread=False,
     responses={200: ResponseSpec(data_container=list[CameraItem], description="All cameras by id")},
 )
 def list_cameras(request: Request[Any, Any, Any]) -> Response[bytes]:

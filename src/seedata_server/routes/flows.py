@@ -22,7 +22,9 @@ from ..security import require_token, seedata_of
 _MAX_ID_DIGITS = 19
 
 
-def page_response(request: Request[Any, Any, Any], seedata: Seedata, page: Page, flows: list[Flow]) -> Response[bytes]:
+def page_response(
+    request: Request[Any, Any, Any], seedata: Seedata, page: Page, flows: list[Flow]
+) -> Response[bytes]:
     """A list body with the pagination headers and the ``Link`` header."""
     headers = page.headers()
     base = f"{request.base_url}".rstrip("/") + request.url.path
@@ -45,12 +47,14 @@ class FlowController(Controller):
     tags = ["flows"]  # noqa: RUF012 -- Litestar reads these as class attributes
     guards = [require_token]  # noqa: RUF012
 
-    @get("/", operation_id="listFlows", sync_to_thread=True, responses=LIST_RESPONSES)
+    @get("/", operation_id="listFlows", sync_to_thread=False, responses=LIST_RESPONSES)
     def list_flows(
         self,
         request: Request[Any, Any, Any],
         page: Annotated[str | None, QueryParameter(name="page", description="1-based page number")] = None,
-        per_page: Annotated[str | None, QueryParameter(name="per-page", description="1..50, default 20")] = None,
+        per_page: Annotated[
+            str | None, QueryParameter(name="per-page", description="1..50, default 20")
+        ] = None,
     ) -> Response[bytes]:
         """All flows, newest first (timestamp, then id, descending), 20 a page."""
         seedata = seedata_of(request)
@@ -63,7 +67,9 @@ class FlowController(Controller):
         sync_to_thread=True,
         responses={200: ResponseSpec(data_container=FlowDetail, description="The flow with its pictures")},
     )
-    def get_flow(self, request: Request[Any, Any, Any], flow_id: Annotated[str, PathParameter()]) -> Response[bytes]:
+    def get_flow(
+        self, request: Request[Any, Any, Any], flow_id: Annotated[str, PathParameter()]
+    ) -> Response[bytes]:
         """One flow with its base64 JPEG image and plate crop (``null`` when none)."""
         if not flow_id.isascii() or not flow_id.isdigit():
             raise NotFoundException

@@ -34,7 +34,7 @@ def engine_version() -> str:
 def create(options: Mapping[str, Any]) -> AlprEngine:
     """Load the models and return a ready engine (slow: a second or so)."""
     # Imported here so that registering the engine does not load numpy, OpenCV and onnxruntime.
-    from .engine import EngineOptions, PpocrEngine  # noqa: PLC0415
+    from .engine import EngineOptions, PpocrEngine
 
     return PpocrEngine(EngineOptions.from_mapping(options), engine_version())
 

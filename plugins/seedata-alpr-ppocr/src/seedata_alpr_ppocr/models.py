@@ -50,7 +50,7 @@ def load_sessions(*, threads: int, providers: Sequence[str]) -> Sessions:
 
     Both sessions share the same threads setting because a read runs them one after the other.
     """
-    import onnxruntime as ort  # noqa: PLC0415  (heavy: imported when an engine is made)
+    import onnxruntime as ort
 
     available = set(ort.get_available_providers())
     missing = [p for p in providers if p not in available]
