@@ -7,32 +7,15 @@ pages: the current page is 1 and the page count 0.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 import msgspec
 
+from .validation import as_integer
+
 DEFAULT_PER_PAGE = 20
 MIN_PER_PAGE = 1
 MAX_PER_PAGE = 50
-# Larger numbers are treated as "past the end" rather than parsed: no request makes us build a huge int.
-_MAX_DIGITS = 18
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-
-
-def _read_int(raw: object) -> int | None:
-    """An integer from a query string or JSON value; ``None`` when it is not one."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
-        text = raw.strip()
-        digits = text.lstrip("+-")
-        if len(digits.lstrip("0")) > _MAX_DIGITS:
-            return -(10**_MAX_DIGITS) if text.startswith("-") else 10**_MAX_DIGITS
-        return int(text)
-    return None
 
 
 class PageRequest(msgspec.Struct, frozen=True):
@@ -44,8 +27,8 @@ class PageRequest(msgspec.Struct, frozen=True):
     @classmethod
     def read(cls, page: object = None, per_page: object = None) -> PageRequest:
         """Read raw ``page`` and ``per-page`` values (strings or JSON values, ``None`` when absent)."""
-        number = _read_int(page)
-        size = _read_int(per_page)
+        number = as_integer(page)
+        size = as_integer(per_page)
         return cls(
             page=number if number is not None and number > 0 else 1,
             per_page=DEFAULT_PER_PAGE if size is None else min(max(size, MIN_PER_PAGE), MAX_PER_PAGE),

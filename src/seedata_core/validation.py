@@ -15,6 +15,7 @@ from .errors import FieldError, ValidationFailed
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # Longer digit strings are out of any range we accept; don't build huge ints for them.
 _MAX_DIGITS = 30
+_HUGE: int = 10**_MAX_DIGITS
 
 
 def label(field: str) -> str:
@@ -33,12 +34,14 @@ def as_integer(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if value.is_integer() else None
+        if not value.is_integer():
+            return None
+        return int(max(-_HUGE, min(_HUGE, value)))
     if isinstance(value, str):
         text = value.strip()
         if _INTEGER.fullmatch(text):
             if len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
-                return -(10**_MAX_DIGITS) if text.startswith("-") else 10**_MAX_DIGITS
+                return -_HUGE if text.startswith("-") else _HUGE
             return int(text)
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -55,7 +56,7 @@ class BadJson(Exception):
     """The request body is not valid JSON."""
 
 
-def _http(request: Request[object, object, object], exc: HTTPException) -> Response[bytes]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     headers = dict(exc.headers or {})
     if status == 404:
@@ -76,34 +77,34 @@ def _http(request: Request[object, object, object], exc: HTTPException) -> Respo
     return error(status, exc.detail or status_name(status), headers or None)
 
 
-def _validation(_: Request[object, object, object], exc: ValidationFailed) -> Response[bytes]:
+def _validation(_: Request[Any, Any, Any], exc: ValidationFailed) -> Response[bytes]:
     return json_response(exc.errors, 422)
 
 
-def _auth(_: Request[object, object, object], exc: AuthenticationFailed) -> Response[bytes]:
+def _auth(_: Request[Any, Any, Any], exc: AuthenticationFailed) -> Response[bytes]:
     if isinstance(exc, InvalidToken):
         return error(401, INVALID_CREDENTIALS, BEARER_CHALLENGE)
     return error(401, str(exc))
 
 
-def _throttled(_: Request[object, object, object], exc: Throttled) -> Response[bytes]:
+def _throttled(_: Request[Any, Any, Any], exc: Throttled) -> Response[bytes]:
     return error(429, str(exc), {"Retry-After": str(exc.retry_after)})
 
 
-def _not_found(_: Request[object, object, object], exc: NotFound) -> Response[bytes]:
+def _not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[bytes]:
     return error(404, str(exc))
 
 
-def _bad_json(_: Request[object, object, object], exc: BadJson) -> Response[bytes]:
+def _bad_json(_: Request[Any, Any, Any], exc: BadJson) -> Response[bytes]:
     return error(400, f"Invalid JSON data in request body: {exc}")
 
 
-def _unavailable(_: Request[object, object, object], exc: StorageUnavailable) -> Response[bytes]:
+def _unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[bytes]:
     log.error("storage unavailable: %s", exc)
     return error(503, "The service is temporarily unavailable.", {"Retry-After": "5"})
 
 
-def _unexpected(request: Request[object, object, object], exc: Exception) -> Response[bytes]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error(500, "An internal server error occurred.")
 

@@ -26,8 +26,9 @@ from seedata_core.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageRe
         (None, "51", PageRequest(1, 50)),
         (None, "1000000", PageRequest(1, 50)),
         (None, "xyz", PageRequest(1, 20)),
-        ("1" + "0" * 30, None, PageRequest(10**18, 20)),
-        ("9" * 5000, "9" * 5000, PageRequest(10**18, 50)),
+        ("1" + "0" * 40, None, PageRequest(10**30, 20)),
+        ("9" * 5000, "9" * 5000, PageRequest(10**30, 50)),
+        (1e300, None, PageRequest(10**30, 20)),
     ],
 )
 def test_read(page: object, per_page: object, expected: PageRequest) -> None:

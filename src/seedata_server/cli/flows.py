@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 import msgspec
@@ -14,16 +14,18 @@ from seedata_core.transfer import CameraIds, ImportLineError, export_lines, read
 
 from .common import fail, open_seedata
 
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
 
 @click.group()
 def flows() -> None:
     """Move flows in and out as JSON Lines."""
 
 
-def _lines(stream: BinaryIO, bar: click.progressbar[int] | None) -> Iterator[bytes]:
+def _lines(stream: BinaryIO, advance: Callable[[int], None]) -> Iterator[bytes]:
     for line in stream:
-        if bar is not None:
-            bar.update(len(line))
+        advance(len(line))
         yield line
 
 
@@ -42,10 +44,11 @@ def import_(ctx: click.Context, file: BinaryIO, batch_size: int) -> None:
         show = size is not None and size > 1_000_000
         try:
             if show:
+                bar: ProgressBar[int]
                 with click.progressbar(length=size, label="importing", file=sys.stderr) as bar:
-                    result = _import(seedata, file, batch_size, bar)
+                    result = _import(seedata, file, batch_size, bar.update)
             else:
-                result = _import(seedata, file, batch_size, None)
+                result = _import(seedata, file, batch_size, lambda _: None)
         except ImportLineError as exc:
             fail(f"{exc}; flows before that line were imported, run the import again after fixing it")
     click.echo(f"imported {result.added} flows, skipped {result.skipped} already present", err=True)
@@ -59,9 +62,9 @@ def _size(file: BinaryIO) -> int | None:
 
 
 def _import(
-    seedata: Seedata, file: BinaryIO, batch_size: int, bar: click.progressbar[int] | None
+    seedata: Seedata, file: BinaryIO, batch_size: int, advance: Callable[[int], None]
 ) -> ImportResult:
-    records = read_lines(_lines(file, bar), seedata.zone, CameraIds(seedata.storage))
+    records = read_lines(_lines(file, advance), seedata.zone, CameraIds(seedata.storage))
     return seedata.storage.import_flows(records, batch_size=batch_size)
 
 
