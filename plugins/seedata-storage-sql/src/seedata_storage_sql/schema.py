@@ -1,0 +1,127 @@
+"""The tables, as SQLAlchemy Core metadata: what the migrations build and the queries read.
+
+Times are integers: ``ts`` and ``keep_alive`` in UTC epoch seconds (the API's resolution), the
+``created_us`` columns in UTC epoch microseconds (signing keys are ordered by them).
+
+Indexes of ``flows`` and the queries they serve (``id`` is the primary key, SQLite's rowid):
+
+- ``(ts, id)``: the default order, newest first, read backwards so a page needs no sort; timestamp
+  ranges; the keyset pagination of :meth:`~seedata_storage_sql.storage.SqlStorage.iter_flows`.
+- ``(camera_id, ts, id)``: one camera's flows in order, counts per camera, the foreign key's checks.
+- ``(trigger_mode, ts, id)``: manual triggers are rare among automatic reads, so without this index
+  a page of them would scan most of the table.
+- ``(plate_key)``: ``plate =`` (the canonical key narrows, the plate itself confirms) and the
+  ``similar`` patterns whose fixed part is a prefix.
+- ``(plate_rkey)``: the reversed key, for the ``similar`` patterns whose fixed part is a suffix; with
+  both, every pattern of a plate of two or more characters is an index range (see :mod:`.where`).
+
+``plate like`` (a substring) has no index that helps; it scans, under the statement timeout.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# On SQLite only ``INTEGER PRIMARY KEY`` is the rowid; BIGINT elsewhere.
+FlowId = BigInteger().with_variant(Integer(), "sqlite")
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alias", String(128), nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("snapshot_url", Text, nullable=True),
+    Column("capture_mode", String(8), nullable=False),
+    Column("manual_trigger_delay", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("country", String(16), nullable=True),
+    Column("keep_alive", BigInteger, nullable=True),
+    CheckConstraint("capture_mode IN ('auto', 'manual', 'both')", name="capture_mode"),
+    # AUTOINCREMENT: a removed camera's id is never given to another one.
+    sqlite_autoincrement=True,
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    # casefold(email): emails are unique and looked up case-insensitively, on every dialect alike.
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", FlowId, primary_key=True, autoincrement=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("plate", String(64), nullable=True),
+    Column("plate_key", String(64), nullable=True),
+    Column("plate_rkey", String(64), nullable=True),
+    Column("score", Float, nullable=False),
+    Column("trigger_mode", String(8), nullable=False),
+    Column("lpr_version", String(128), nullable=False),
+    Column("image_key", String(128), nullable=True),
+    Column("plate_image_key", String(128), nullable=True),
+    CheckConstraint("trigger_mode IN ('manual', 'auto')", name="trigger_mode"),
+    # AUTOINCREMENT: API clients keep flow ids; one must never come back as another flow.
+    sqlite_autoincrement=True,
+)
+Index(None, flows.c.ts, flows.c.id)
+Index(None, flows.c.camera_id, flows.c.ts, flows.c.id)
+Index(None, flows.c.trigger_mode, flows.c.ts, flows.c.id)
+Index(None, flows.c.plate_key)
+Index(None, flows.c.plate_rkey)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kid", String(64), nullable=False, unique=True),
+    Column("private_pem", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+TOTAL_FLOWS = "flows"
+"""The counter of all flows."""
+
+
+def camera_flows_counter(camera_id: int) -> str:
+    """The name of the counter of one camera's flows."""
+    return f"flows:camera:{camera_id}"

@@ -1,0 +1,662 @@
+"""The SQL storage: Seedata's :class:`~seedata_core.storage.Storage` on SQLAlchemy Core.
+
+Reads are single Core statements outside any transaction; the hottest (the unfiltered page and count,
+one flow by id, the cameras and the counters) are compiled once and run on the driver's cursor (see
+:mod:`.prepared`). Every insert adds to the ``counters`` rows in its own transaction, so the unfiltered
+count, and any count that tests only the camera, reads counters instead of counting rows. Reads of
+flows run under the ``statement_timeout_ms`` deadline; writes wait at most that long for the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from operator import itemgetter
+from typing import Any, Final
+
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+
+from seedata_core.errors import Conflict, NotFound, StorageUnavailable
+from seedata_core.filter_ast import Node, is_match_all
+from seedata_core.filters import fold_case
+from seedata_core.lookalike import canonical
+from seedata_core.models import Camera, Flow, FlowImages, NewCamera, NewFlow, SigningKey, User
+from seedata_core.storage import ImportResult
+from seedata_core.timezones import from_epoch
+
+from .engine import WRITE_OPTION, bulk_load, deadline
+from .images import NO_IMAGES, ImageStore, StagedImages, key_day
+from .prepared import Prepared
+from .schema import TOTAL_FLOWS, camera_flows_counter, cameras, counters, flows, signing_keys, users
+from .where import CameraAliases, camera_only, compile_where, needs_cameras
+
+log = logging.getLogger(__name__)
+
+AnyRow = Row[*tuple[Any, ...]]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY: Final = 86_400
+CAMERA_FIELDS: Final = frozenset(NewCamera.__struct_fields__)
+
+_CAMERA_ALIAS = select(cameras.c.alias).where(cameras.c.id == flows.c.camera_id).scalar_subquery()
+# Positions matter: _flow() reads rows by index, the cheapest way through a hot path.
+_FLOW_COLUMNS = (
+    flows.c.id,
+    flows.c.camera_id,
+    _CAMERA_ALIAS.label("camera"),
+    flows.c.plate,
+    flows.c.score,
+    flows.c.ts,
+    flows.c.trigger_mode,
+    flows.c.lpr_version,
+    flows.c.image_key,
+    flows.c.plate_image_key,
+)
+_NEWEST_FIRST = (flows.c.ts.desc(), flows.c.id.desc())
+_OLDEST_FIRST = (flows.c.ts, flows.c.id)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Whole UTC epoch seconds of an aware ``datetime`` (floored, as the API truncates)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: Seedata stores aware UTC times")
+    if moment.microsecond == 0:  # the usual case, and a float holds whole seconds exactly
+        return int(moment.timestamp())
+    return (moment - _EPOCH) // timedelta(seconds=1)
+
+
+def _epoch_us(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: Seedata stores aware UTC times")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_us(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _flow(row: Sequence[Any]) -> Flow:
+    return Flow(
+        id=row[0],
+        camera_id=row[1],
+        camera=row[2],
+        plate=row[3],
+        score=row[4],
+        timestamp=from_epoch(row[5]),
+        trigger_mode=row[6],
+        lpr_version=row[7],
+        image_key=row[8],
+        plate_image_key=row[9],
+    )
+
+
+def _camera(row: AnyRow) -> Camera:
+    return Camera(
+        id=row.id,
+        alias=row.alias,
+        source=row.source,
+        snapshot_url=row.snapshot_url,
+        capture_mode=row.capture_mode,
+        manual_trigger_delay=row.manual_trigger_delay,
+        enabled=row.enabled,
+        country=row.country,
+        keep_alive=None if row.keep_alive is None else from_epoch(row.keep_alive),
+    )
+
+
+def _user(row: AnyRow) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        enabled=row.enabled,
+        created_at=_from_us(row.created_us),
+    )
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    """The primary key an INSERT gave its row."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row has its primary key"
+    return int(key[0])
+
+
+def _flow_values(flow: NewFlow, staged: StagedImages = NO_IMAGES) -> dict[str, Any]:
+    # Plates are stored folded like filter values, so comparisons need no function on the column.
+    plate = None if flow.plate is None else fold_case(flow.plate)
+    key = None if plate is None else canonical(plate)
+    return {
+        "id": flow.id,
+        "camera_id": flow.camera_id,
+        "ts": epoch_seconds(flow.timestamp),
+        "plate": plate,
+        "plate_key": key,
+        "plate_rkey": None if key is None else key[::-1],
+        "score": float(flow.score),
+        "trigger_mode": flow.trigger_mode,
+        "lpr_version": flow.lpr_version,
+        "image_key": staged.image_key,
+        "plate_image_key": staged.plate_image_key,
+    }
+
+
+def _insert_flows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """An executemany INSERT of flow rows, bypassing SQLAlchemy's per-row parameter handling.
+
+    That handling costs more than SQLite's own insert, and the flows columns need no conversion
+    (integers, floats, strings, NULL), so the compiled statement gets the driver's parameters directly.
+    """
+    compiled = insert(flows).compile(dialect=conn.dialect)
+    if compiled.positiontup is None:
+        params: list[Any] = rows
+    else:
+        params = list(map(itemgetter(*compiled.positiontup), rows))
+    conn.exec_driver_sql(compiled.string, params)
+
+
+_EXISTING_IDS = select(flows.c.id).where(flows.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _existing_ids(conn: Connection, ids: Collection[int]) -> set[int]:
+    # A bound parameter: ``in_(values)`` would coerce a thousand literals each time it is built.
+    return set(conn.execute(_EXISTING_IDS, {"ids": list(ids)}).scalars())
+
+
+def _image_keys(values: Mapping[str, Any]) -> list[str]:
+    return [key for key in (values["image_key"], values["plate_image_key"]) if key is not None]
+
+
+def _checked_camera(fields: Mapping[str, Any]) -> NewCamera:
+    """``fields`` as a camera, its types and literals checked (``msgspec.ValidationError``)."""
+    return msgspec.convert(dict(fields), NewCamera)
+
+
+class SqlStorage:
+    """Cameras, users, flows and signing keys in an SQL database; pictures in files beside it.
+
+    Build it with :func:`seedata_storage_sql.open_storage`, which migrates the schema and recovers
+    interrupted picture writes first. Thread-safe: each call checks a connection out of the pool.
+    """
+
+    def __init__(self, engine: Engine, images: ImageStore, *, statement_timeout_ms: int) -> None:
+        self.engine = engine
+        self.images = images
+        self._timeout_s = statement_timeout_ms / 1000
+        self._closed = False
+        # touch_camera() runs per frame; one write per camera and second is all the API can show.
+        self._touched: dict[int, int] = {}
+        self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.OperationalError
+        dialect = engine.dialect
+        self._counter = Prepared(
+            select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
+        )
+        self._page = Prepared(
+            select(*_FLOW_COLUMNS)
+            .order_by(*_NEWEST_FIRST)
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset")),
+            dialect,
+        )
+        self._aliases = Prepared(select(cameras.c.id, cameras.c.alias), dialect)
+        self._counters = Prepared(select(counters.c.name, counters.c.value), dialect)
+        self._by_id = Prepared(select(*_FLOW_COLUMNS).where(flows.c.id == bindparam("id")), dialect)
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures as :class:`StorageUnavailable`, with what went wrong."""
+        if self._closed:
+            raise StorageUnavailable("the storage is closed")
+        try:
+            yield
+        except (sa_exc.OperationalError, self._driver_error) as exc:
+            reason = exc.orig if isinstance(exc, sa_exc.OperationalError) else exc
+            if "interrupted" in str(reason):
+                raise StorageUnavailable(
+                    f"the query ran longer than statement_timeout_ms ({self._timeout_s * 1000:.0f} ms)"
+                ) from exc
+            raise StorageUnavailable(f"the database is unavailable: {reason}") from exc
+        except sa_exc.TimeoutError as exc:
+            raise StorageUnavailable("no database connection became free in time") from exc
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[Connection]:
+        """A pooled connection; for ``write``, in a write transaction that commits on success."""
+        with self._errors(), self.engine.connect() as conn:
+            if not write:
+                yield conn
+                return
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def _fetch(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        """The rows of a prepared statement, read under the deadline on a pooled driver connection."""
+        with self._errors():
+            pooled = self.engine.raw_connection()
+            try:
+                cursor = pooled.cursor()
+                try:
+                    with deadline(pooled, self._timeout_s):
+                        cursor.execute(prepared.sql, prepared.parameters(values))
+                        return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            finally:
+                pooled.close()
+
+    def _read(self, conn: Connection, statement: Select[Any]) -> Sequence[AnyRow]:
+        with deadline(conn.connection, self._timeout_s):
+            return conn.execute(statement).all()
+
+    def _camera_aliases(self) -> dict[int, str]:
+        return dict(self._fetch(self._aliases, {}))
+
+    def _where(self, where: Node) -> ColumnElement[bool] | None:
+        """The WHERE clause for ``where`` (``None``: no condition)."""
+        if is_match_all(where):
+            return None
+        aliases: CameraAliases = self._camera_aliases() if needs_cameras(where) else {}
+        return compile_where(where, aliases)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Settle this storage's staged pictures, release its lock and its connections. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.images.close(self._referenced)
+        except Exception:
+            log.exception("could not settle staged images; the next open will")
+        finally:
+            self._closed = True
+            self.engine.dispose()
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query now."""
+        try:
+            with self._connect() as conn:
+                conn.exec_driver_sql("SELECT 1").all()
+        except StorageUnavailable:
+            return False
+        return True
+
+    def recover_images(self) -> int:
+        """Settle the staged pictures of storages that are gone (run by ``open_storage``)."""
+        return self.images.recover(self._referenced)
+
+    def _referenced(self, keys: Collection[str]) -> set[str]:
+        """Which of these image keys a stored flow names; a key's date bounds its flow's timestamp."""
+        by_day: dict[int, list[str]] = defaultdict(list)
+        for key in keys:
+            by_day[key_day(key)].append(key)
+        found: set[str] = set()
+        with self._connect() as conn:
+            for start, day_keys in by_day.items():
+                rows = conn.execute(
+                    select(flows.c.image_key, flows.c.plate_image_key).where(
+                        flows.c.ts >= start,
+                        flows.c.ts < start + _DAY,
+                        or_(flows.c.image_key.in_(day_keys), flows.c.plate_image_key.in_(day_keys)),
+                    )
+                )
+                found.update(key for row in rows for key in row if key in day_keys)
+        return found
+
+    # -- cameras ---------------------------------------------------------------------------------
+    def add_camera(self, camera: NewCamera) -> Camera:
+        """Add a camera; :class:`Conflict` if the alias is taken, ``ValueError`` if a field is invalid."""
+        values = msgspec.structs.asdict(_checked_camera(msgspec.structs.asdict(camera)))
+        with self._connect(write=True) as conn:
+            try:
+                camera_id = _new_id(conn.execute(insert(cameras).values(**values)))
+            except sa_exc.IntegrityError as exc:
+                raise Conflict(f"a camera named {camera.alias!r} exists") from exc
+            conn.execute(insert(counters).values(name=camera_flows_counter(camera_id), value=0))
+        return Camera(id=camera_id, **values)
+
+    def update_camera(self, camera_id: int, **changes: Any) -> Camera:
+        """Change fields of :class:`NewCamera`.
+
+        ``NotFound`` if absent, ``Conflict`` for a taken alias, ``TypeError`` for an unknown field.
+        """
+        unknown = sorted(set(changes) - CAMERA_FIELDS)
+        if unknown:
+            raise TypeError(f"cameras have no field {unknown[0]!r}")
+        with self._connect(write=True) as conn:
+            row = conn.execute(select(cameras).where(cameras.c.id == camera_id)).first()
+            if row is None:
+                raise NotFound(f"camera {camera_id}")
+            current = {name: getattr(row, name) for name in CAMERA_FIELDS}
+            values = msgspec.structs.asdict(_checked_camera({**current, **changes}))
+            try:
+                conn.execute(update(cameras).where(cameras.c.id == camera_id).values(**values))
+            except sa_exc.IntegrityError as exc:
+                raise Conflict(f"a camera named {values['alias']!r} exists") from exc
+            keep_alive = None if row.keep_alive is None else from_epoch(row.keep_alive)
+        return Camera(id=camera_id, keep_alive=keep_alive, **values)
+
+    def remove_camera(self, camera_id: int) -> None:
+        """Delete a camera without flows, or disable one with flows and drop its sources; ``NotFound``."""
+        with self._connect(write=True) as conn:
+            if conn.execute(select(cameras.c.id).where(cameras.c.id == camera_id)).first() is None:
+                raise NotFound(f"camera {camera_id}")
+            has_flows = conn.execute(
+                select(flows.c.id).where(flows.c.camera_id == camera_id).limit(1)
+            ).first()
+            if has_flows:
+                conn.execute(
+                    update(cameras)
+                    .where(cameras.c.id == camera_id)
+                    .values(enabled=False, source="", snapshot_url=None)
+                )
+            else:
+                conn.execute(delete(counters).where(counters.c.name == camera_flows_counter(camera_id)))
+                conn.execute(delete(cameras).where(cameras.c.id == camera_id))
+
+    def list_cameras(self) -> list[Camera]:
+        with self._connect() as conn:
+            return [_camera(row) for row in conn.execute(select(cameras).order_by(cameras.c.id))]
+
+    def get_camera(self, camera_id: int) -> Camera | None:
+        with self._connect() as conn:
+            row = conn.execute(select(cameras).where(cameras.c.id == camera_id)).first()
+        return None if row is None else _camera(row)
+
+    def get_camera_by_alias(self, alias: str) -> Camera | None:
+        with self._connect() as conn:
+            row = conn.execute(select(cameras).where(cameras.c.alias == alias)).first()
+        return None if row is None else _camera(row)
+
+    def touch_camera(self, camera_id: int, keep_alive: datetime) -> None:
+        """Record a frame's arrival; calls within the second already recorded write nothing."""
+        second = epoch_seconds(keep_alive)
+        if self._touched.get(camera_id) == second:
+            return
+        with self._connect(write=True) as conn:
+            conn.execute(update(cameras).where(cameras.c.id == camera_id).values(keep_alive=second))
+        self._touched[camera_id] = second
+
+    # -- users -----------------------------------------------------------------------------------
+    def add_user(self, email: str, password_hash: str) -> User:
+        created = datetime.now(UTC)
+        with self._connect(write=True) as conn:
+            try:
+                user_id = _new_id(
+                    conn.execute(
+                        insert(users).values(
+                            email=email,
+                            email_key=email.casefold(),
+                            password_hash=password_hash,
+                            enabled=True,
+                            created_us=_epoch_us(created),
+                        )
+                    )
+                )
+            except sa_exc.IntegrityError as exc:
+                raise Conflict(f"a user with email {email!r} exists") from exc
+        return User(id=user_id, email=email, password_hash=password_hash, enabled=True, created_at=created)
+
+    def get_user(self, user_id: int) -> User | None:
+        with self._connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def get_user_by_email(self, email: str) -> User | None:
+        with self._connect() as conn:
+            row = conn.execute(select(users).where(users.c.email_key == email.casefold())).first()
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[User]:
+        with self._connect() as conn:
+            return [_user(row) for row in conn.execute(select(users).order_by(users.c.id))]
+
+    def update_user(
+        self, user_id: int, *, enabled: bool | None = None, password_hash: str | None = None
+    ) -> User:
+        changes: dict[str, Any] = {}
+        if enabled is not None:
+            changes["enabled"] = enabled
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        with self._connect(write=True) as conn:
+            if changes:
+                conn.execute(update(users).where(users.c.id == user_id).values(**changes))
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+            if row is None:
+                raise NotFound(f"user {user_id}")
+        return _user(row)
+
+    # -- flows: writing --------------------------------------------------------------------------
+    def add_flow(self, flow: NewFlow, images: FlowImages) -> Flow:
+        """Store a flow and its pictures (see :mod:`.images` for the crash-safe order of the steps).
+
+        ``NotFound`` if the camera does not exist; ``Conflict`` if ``flow.id`` is given and taken.
+        """
+        values = _flow_values(flow)
+        staged = self.images.stage(values["ts"], images)
+        values.update(image_key=staged.image_key, plate_image_key=staged.plate_image_key)
+        try:
+            if staged.present():
+                self.images.sync()
+            with self._connect(write=True) as conn:
+                alias = conn.execute(select(cameras.c.alias).where(cameras.c.id == flow.camera_id)).scalar()
+                if alias is None:
+                    raise NotFound(f"camera {flow.camera_id}")
+                if values["id"] is None:
+                    del values["id"]
+                try:
+                    flow_id = _new_id(conn.execute(insert(flows).values(**values)))
+                except sa_exc.IntegrityError as exc:
+                    raise Conflict(f"flow {flow.id} exists") from exc
+                self._count(conn, {flow.camera_id: 1})
+        except BaseException:
+            self.images.discard(staged.present())
+            raise
+        self.images.publish(staged.present())
+        return Flow(
+            id=flow_id,
+            camera_id=flow.camera_id,
+            camera=alias,
+            plate=values["plate"],
+            score=values["score"],
+            timestamp=from_epoch(values["ts"]),
+            trigger_mode=flow.trigger_mode,
+            lpr_version=flow.lpr_version,
+            image_key=staged.image_key,
+            plate_image_key=staged.plate_image_key,
+        )
+
+    def import_flows(
+        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 1000
+    ) -> ImportResult:
+        """Store flows that carry their ids, ``batch_size`` per transaction; skip ids that exist.
+
+        ``ValueError`` for a flow without an id; ``NotFound`` when a flow's camera does not exist
+        (batches before it stay stored).
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        result = ImportResult()
+        iterator = iter(flows)
+        # One connection for the whole import, each batch a transaction of its own on it.
+        with self._connect() as conn, bulk_load(conn):
+            conn.execution_options(**{WRITE_OPTION: True})
+            while batch := list(islice(iterator, batch_size)):
+                added = self._import_batch(conn, batch)
+                result.added += added
+                result.skipped += len(batch) - added
+        return result
+
+    def _import_batch(self, conn: Connection, batch: list[tuple[NewFlow, FlowImages]]) -> int:
+        wanted: dict[int, tuple[dict[str, Any], FlowImages]] = {}
+        for flow, images in batch:
+            if flow.id is None:
+                raise ValueError("imported flows must carry their ids")
+            if flow.id not in wanted:  # the first of repeated ids wins
+                wanted[flow.id] = (_flow_values(flow), images)
+        with_images = any(i.image is not None or i.plate_image is not None for _, i in wanted.values())
+        if with_images:
+            # Write no picture of a flow that will be skipped (the check is repeated under the lock).
+            with self._connect() as reader:
+                for flow_id in _existing_ids(reader, wanted):
+                    del wanted[flow_id]
+        staged: list[str] = []
+        try:
+            if with_images:
+                for values, images in wanted.values():
+                    keys = self.images.stage(values["ts"], images)
+                    values.update(image_key=keys.image_key, plate_image_key=keys.plate_image_key)
+                    staged.extend(keys.present())
+                self.images.sync()
+            with conn.begin():
+                cameras_used = {values["camera_id"] for values, _ in wanted.values()}
+                missing = cameras_used - set(conn.execute(select(cameras.c.id)).scalars())
+                if missing:
+                    raise NotFound(f"camera {min(missing)}")
+                existing = _existing_ids(conn, wanted)
+                rows = [values for flow_id, (values, _) in wanted.items() if flow_id not in existing]
+                if rows:
+                    _insert_flows(conn, rows)
+                    self._count(conn, Counter(row["camera_id"] for row in rows))
+        except BaseException:
+            self.images.discard(staged)
+            raise
+        if with_images:
+            self.images.discard(key for flow_id in existing for key in _image_keys(wanted[flow_id][0]))
+            self.images.publish(key for row in rows for key in _image_keys(row))
+        return len(rows)
+
+    @staticmethod
+    def _count(conn: Connection, added: Mapping[int, int]) -> None:
+        """Add to the flow counters, in the caller's transaction."""
+        steps = {TOTAL_FLOWS: sum(added.values())}
+        steps.update((camera_flows_counter(camera_id), n) for camera_id, n in added.items())
+        for name, n in steps.items():
+            done = conn.execute(
+                update(counters).where(counters.c.name == name).values(value=counters.c.value + n)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(counters).values(name=name, value=n))
+
+    # -- flows: reading --------------------------------------------------------------------------
+    def get_flow(self, flow_id: int) -> Flow | None:
+        rows = self._fetch(self._by_id, {"id": flow_id})
+        return _flow(rows[0]) if rows else None
+
+    def get_images(self, flow: Flow) -> FlowImages:
+        """The flow's pictures, read from their files (``None`` for a missing one, which is logged)."""
+        return FlowImages(
+            image=self.images.read(flow.image_key), plate_image=self.images.read(flow.plate_image_key)
+        )
+
+    def count_flows(self, where: Node) -> int:
+        """From counters when ``where`` tests nothing or only the camera; else COUNT over the matches."""
+        if is_match_all(where):
+            total = self._fetch(self._counter, {"name": TOTAL_FLOWS})
+            return int(total[0][0]) if total else 0
+        aliases: CameraAliases = {}
+        if needs_cameras(where):
+            aliases = self._camera_aliases()
+            selected = camera_only(where, aliases)
+            if selected is not None:
+                # Two reads without a transaction: a camera added in between counts as not there yet.
+                values = dict(self._fetch(self._counters, {}))
+                return sum(values.get(camera_flows_counter(camera), 0) for camera in selected)
+        clause = compile_where(where, aliases)
+        with self._connect() as conn:
+            rows = self._read(conn, select(func.count()).select_from(flows).where(clause))
+        return int(rows[0][0])
+
+    def search_flows(self, where: Node, *, offset: int, limit: int) -> list[Flow]:
+        """Matching flows, newest first (timestamp, then id, descending), ``limit`` from ``offset``."""
+        if offset < 0 or limit < 0:
+            raise ValueError("offset and limit must not be negative")
+        if is_match_all(where):  # the API's default listing: its own fast path
+            return [_flow(row) for row in self._fetch(self._page, {"limit": limit, "offset": offset})]
+        statement = select(*_FLOW_COLUMNS)
+        clause = self._where(where)
+        if clause is not None:
+            statement = statement.where(clause)
+        with self._connect() as conn:
+            rows = self._read(conn, statement.order_by(*_NEWEST_FIRST).limit(limit).offset(offset))
+        return [_flow(row) for row in rows]
+
+    def iter_flows(self, where: Node, *, batch_size: int = 1000) -> Iterator[Flow]:
+        """Matching flows, oldest first, fetched ``batch_size`` at a time after the last one seen.
+
+        Keyset pagination: each batch is one indexed query that starts after the previous batch's last
+        (timestamp, id), and no connection is held between batches.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        clause = self._where(where)
+        base = select(*_FLOW_COLUMNS).order_by(*_OLDEST_FIRST).limit(batch_size)
+        if clause is not None:
+            base = base.where(clause)
+        statement = base
+        while True:
+            with self._connect() as conn:
+                rows = self._read(conn, statement)
+            yield from map(_flow, rows)
+            if len(rows) < batch_size:
+                return
+            last_ts, last_id = rows[-1][5], rows[-1][0]
+            # A range on ts that the (ts, id) index serves, then the tie-break on id.
+            statement = base.where(flows.c.ts >= last_ts, or_(flows.c.ts > last_ts, flows.c.id > last_id))
+
+    # -- signing keys ----------------------------------------------------------------------------
+    def signing_keys(self) -> list[SigningKey]:
+        """All kept keys, newest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(signing_keys).order_by(signing_keys.c.created_us.desc(), signing_keys.c.id.desc())
+            ).all()
+        return [
+            SigningKey(kid=row.kid, private_pem=row.private_pem, created_at=_from_us(row.created_us))
+            for row in rows
+        ]
+
+    def add_signing_key(self, key: SigningKey, *, keep: int = 2) -> None:
+        """Store ``key`` and delete all but the ``keep`` newest; ``Conflict`` if its ``kid`` exists."""
+        if keep < 1:
+            raise ValueError("keep at least the new key")
+        with self._connect(write=True) as conn:
+            try:
+                conn.execute(
+                    insert(signing_keys).values(
+                        kid=key.kid, private_pem=key.private_pem, created_us=_epoch_us(key.created_at)
+                    )
+                )
+            except sa_exc.IntegrityError as exc:
+                raise Conflict(f"a signing key {key.kid!r} exists") from exc
+            newest = (
+                conn.execute(
+                    select(signing_keys.c.id)
+                    .order_by(signing_keys.c.created_us.desc(), signing_keys.c.id.desc())
+                    .limit(keep)
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(delete(signing_keys).where(signing_keys.c.id.not_in(newest)))

@@ -1,0 +1,245 @@
+"""Flows: storing, importing, reading, counting, paging, and the counters behind the counts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+from seedata_storage_sql import SqlStorage, open_storage
+from seedata_storage_sql.schema import counters, flows
+from sqlalchemy import func, select
+
+from seedata_core.errors import Conflict, NotFound, StorageUnavailable
+from seedata_core.filter_ast import MATCH_ALL, And, Cond, Not, Or
+from seedata_core.models import FlowImages, NewCamera, NewFlow
+from seedata_core.settings import Settings
+
+FlowMaker = Callable[..., NewFlow]
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def assert_counters_match_rows(storage: SqlStorage) -> None:
+    """The counters equal what COUNT(*) finds, in total and per camera."""
+    with storage.engine.connect() as conn:
+        values = dict(conn.execute(select(counters.c.name, counters.c.value)).all())
+        total = conn.execute(select(func.count()).select_from(flows)).scalar()
+        per_camera = dict(
+            conn.execute(select(flows.c.camera_id, func.count()).group_by(flows.c.camera_id)).all()
+        )
+    assert values.pop("flows") == total
+    for camera in storage.list_cameras():
+        assert values.pop(f"flows:camera:{camera.id}") == per_camera.get(camera.id, 0)
+    assert values == {}
+
+
+def test_add_flow_and_read_it_back(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    jpeg, crop = b"\xff\xd8frame\xff\xd9", b"\xff\xd8plate\xff\xd9"
+    moment = T0 + timedelta(microseconds=600_000)
+    flow = storage.add_flow(
+        make_flow(camera_id, plate="ABC1234", timestamp=moment), FlowImages(image=jpeg, plate_image=crop)
+    )
+    assert flow.id == 1
+    assert (flow.camera, flow.plate, flow.timestamp) == ("Gate", "abc1234", T0)  # folded, whole seconds
+    assert flow.image_key is not None
+    assert flow.image_key.startswith("2024/05/01/")
+    assert flow.plate_image_key is not None
+    assert flow.plate_image_key.endswith(".plate.jpg")
+    assert storage.get_flow(flow.id) == flow
+    assert storage.get_flow(flow.id + 1) is None
+    assert storage.get_images(flow) == FlowImages(image=jpeg, plate_image=crop)
+    assert storage.images.root.joinpath(flow.image_key).read_bytes() == jpeg
+
+
+def test_flow_without_plate_or_images(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    flow = storage.add_flow(make_flow(camera_id, plate=None, score=0.0), FlowImages())
+    assert (flow.plate, flow.image_key, flow.plate_image_key) == (None, None, None)
+    assert storage.get_images(flow) == FlowImages()
+    only_frame = storage.add_flow(make_flow(camera_id), FlowImages(image=b"frame"))
+    assert only_frame.plate_image_key is None
+    assert storage.get_images(only_frame) == FlowImages(image=b"frame")
+
+
+def test_add_flow_errors(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    with pytest.raises(NotFound):
+        storage.add_flow(make_flow(camera_id + 1), FlowImages(image=b"x"))
+    kept = storage.add_flow(make_flow(camera_id, id=42), FlowImages())
+    assert kept.id == 42
+    with pytest.raises(Conflict):
+        storage.add_flow(make_flow(camera_id, id=42), FlowImages(image=b"y"))
+    with pytest.raises(ValueError, match="naive"):
+        storage.add_flow(make_flow(camera_id, timestamp=datetime(2024, 1, 1)), FlowImages())
+    assert storage.count_flows(MATCH_ALL) == 1
+    assert list(storage.images.own.iterdir()) == []  # no staged picture is left behind
+    assert_counters_match_rows(storage)
+
+
+def test_missing_image_file_reads_as_none(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    flow = storage.add_flow(make_flow(camera_id), FlowImages(image=b"frame", plate_image=b"crop"))
+    assert flow.image_key is not None
+    storage.images.root.joinpath(flow.image_key).unlink()
+    assert storage.get_images(flow) == FlowImages(image=None, plate_image=b"crop")
+
+
+def test_search_orders_newest_first_and_pages(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    # Equal timestamps are ordered by id; ids deliberately disagree with time.
+    seconds = {10: 5, 11: 5, 12: 1, 13: 9, 14: 5}
+    storage.import_flows((make_flow(camera_id, s, id=i), FlowImages()) for i, s in seconds.items())
+    assert [f.id for f in storage.search_flows(MATCH_ALL, offset=0, limit=10)] == [13, 14, 11, 10, 12]
+    assert [f.id for f in storage.search_flows(MATCH_ALL, offset=1, limit=2)] == [14, 11]
+    assert storage.search_flows(MATCH_ALL, offset=5, limit=2) == []
+    assert storage.search_flows(MATCH_ALL, offset=0, limit=0) == []
+    assert [f.id for f in storage.iter_flows(MATCH_ALL, batch_size=2)] == [12, 10, 11, 14, 13]
+    with pytest.raises(ValueError, match="negative"):
+        storage.search_flows(MATCH_ALL, offset=-1, limit=2)
+
+
+def test_filtered_search_count_and_iteration(storage: SqlStorage, make_flow: FlowMaker) -> None:
+    gate = storage.add_camera(NewCamera(alias="Gate", source="a")).id
+    back = storage.add_camera(NewCamera(alias="Back_Door", source="b")).id
+    made = [
+        storage.add_flow(make_flow(gate, 1, plate="abc123"), FlowImages()),
+        storage.add_flow(make_flow(back, 2, plate="a8c123", trigger_mode="manual"), FlowImages()),
+        storage.add_flow(make_flow(back, 3, plate=None, score=0.0), FlowImages()),
+        storage.add_flow(make_flow(gate, 4, plate="xyz9"), FlowImages()),
+    ]
+    ids = [f.id for f in made]
+    cases = {
+        Cond("camera", "=", "back_door"): [ids[2], ids[1]],
+        Cond("camera", "like", "_d"): [ids[2], ids[1]],
+        Cond("camera", "like", "%"): [],
+        Not(Cond("camera", "=", "gate")): [ids[2], ids[1]],
+        Cond("plate", "=", "abc123"): [ids[0]],
+        Cond("plate", "!=", "abc123"): [ids[3], ids[1]],
+        Not(Cond("plate", "=", "abc123")): [ids[3], ids[2], ids[1]],
+        Cond("plate", "similar", "a8c123"): [ids[1], ids[0]],
+        Cond("trigger_mode", "=", "manual"): [ids[1]],
+        And((Cond("camera", "=", "gate"), Cond("plate", "like", "c1"))): [ids[0]],
+        Or((Cond("id", "in", (ids[0],)), Cond("score", "<", 0.5))): [ids[2], ids[0]],
+        Cond("timestamp", ">=", int((T0 + timedelta(seconds=3)).timestamp())): [ids[3], ids[2]],
+        Or(()): [],
+    }
+    for node, expected in cases.items():
+        assert [f.id for f in storage.search_flows(node, offset=0, limit=10)] == expected, node
+        assert storage.count_flows(node) == len(expected), node
+        assert [f.id for f in storage.iter_flows(node, batch_size=1)] == expected[::-1], node
+
+
+def test_unknown_conditions_are_refused(storage: SqlStorage) -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        storage.search_flows(Cond("trigger_mode", "like", "a"), offset=0, limit=1)
+
+
+def test_import_keeps_ids_and_is_idempotent(storage: SqlStorage, make_flow: FlowMaker) -> None:
+    gate = storage.add_camera(NewCamera(alias="Gate", source="a")).id
+    back = storage.add_camera(NewCamera(alias="Back", source="b")).id
+    batch = [
+        (make_flow(gate, 1, id=100), FlowImages(image=b"frame100", plate_image=b"crop100")),
+        (make_flow(back, 2, id=7, plate=None), FlowImages()),
+        (
+            make_flow(gate, 3, id=100, plate="other"),
+            FlowImages(image=b"repeated"),
+        ),  # a repeat within the input
+        (make_flow(back, 4, id=55), FlowImages(image=b"frame55")),
+    ]
+    first = storage.import_flows(batch, batch_size=2)
+    assert msgspec.structs.asdict(first) == {"added": 3, "skipped": 1}
+    stored = {f.id: f for f in storage.iter_flows(MATCH_ALL)}
+    assert sorted(stored) == [7, 55, 100]
+    assert stored[100].plate == "abc123"  # the first of a repeated id wins
+    assert storage.get_images(stored[100]) == FlowImages(image=b"frame100", plate_image=b"crop100")
+    assert storage.get_images(stored[55]) == FlowImages(image=b"frame55")
+    again = storage.import_flows(batch)
+    assert msgspec.structs.asdict(again) == {"added": 0, "skipped": 4}
+    assert {f.id: f for f in storage.iter_flows(MATCH_ALL)} == stored
+    assert storage.count_flows(MATCH_ALL) == 3
+    assert storage.count_flows(Cond("camera", "=", "back")) == 2
+    assert_counters_match_rows(storage)
+    # Nothing staged is left, and no picture of a skipped flow was written.
+    assert list(storage.images.own.iterdir()) == []
+    pictures = [p for p in storage.images.root.rglob("*.jpg") if "staging" not in p.parts]
+    assert len(pictures) == 3
+    # New flows get ids above the imported ones.
+    assert storage.add_flow(make_flow(gate), FlowImages()).id == 101
+
+
+def test_import_errors(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    with pytest.raises(ValueError, match="ids"):
+        storage.import_flows([(make_flow(camera_id), FlowImages())])
+    with pytest.raises(NotFound):
+        storage.import_flows(
+            [
+                (make_flow(camera_id, id=1), FlowImages(image=b"a")),
+                (make_flow(camera_id + 1, id=2), FlowImages(image=b"b")),
+            ]
+        )
+    with pytest.raises(ValueError, match="batch_size"):
+        storage.import_flows([], batch_size=0)
+    assert storage.count_flows(MATCH_ALL) == 0
+    assert list(storage.images.own.iterdir()) == []
+    assert_counters_match_rows(storage)
+
+
+def test_counters_follow_inserts_imports_and_camera_removal(
+    storage: SqlStorage, make_flow: FlowMaker
+) -> None:
+    cams = [storage.add_camera(NewCamera(alias=f"cam{i}", source="s")).id for i in range(3)]
+    for i in range(7):
+        storage.add_flow(make_flow(cams[i % 2], i), FlowImages())
+    storage.import_flows((make_flow(cams[i % 3], i, id=1000 + i), FlowImages()) for i in range(11))
+    assert_counters_match_rows(storage)
+    assert storage.count_flows(MATCH_ALL) == 18
+    assert storage.count_flows(Cond("camera", "=", "cam2")) == 3
+    assert storage.count_flows(Or((Cond("camera", "=", "cam0"), Cond("camera", "like", "2")))) == 4 + 4 + 3
+    assert storage.count_flows(Not(Cond("camera", "=", "cam0"))) == 18 - 8
+    empty = storage.add_camera(NewCamera(alias="unused", source="s")).id
+    storage.remove_camera(empty)
+    storage.remove_camera(cams[2])
+    assert_counters_match_rows(storage)
+
+
+def test_statement_timeout_stops_a_slow_search(
+    tmp_path: pytest.TempPathFactory, make_flow: FlowMaker
+) -> None:
+    opened = open_storage(Settings(data_dir=str(tmp_path), statement_timeout_ms=1))
+    try:
+        gate = opened.add_camera(NewCamera(alias="Gate", source="a")).id
+        opened.import_flows(
+            (make_flow(gate, i, id=i + 1, plate=f"p{i:06d}"), FlowImages()) for i in range(30_000)
+        )
+        # A substring match scans every row: far more than a millisecond.
+        with pytest.raises(StorageUnavailable, match="statement_timeout_ms"):
+            opened.count_flows(Cond("plate", "like", "zz"))
+        assert opened.count_flows(MATCH_ALL) == 30_000  # the connection still works
+    finally:
+        opened.close()
+
+
+def test_threads_write_and_read_at_once(storage: SqlStorage, make_flow: FlowMaker) -> None:
+    cams = [storage.add_camera(NewCamera(alias=f"cam{i}", source="s")).id for i in range(4)]
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(20):
+                flow = storage.add_flow(
+                    make_flow(cams[worker % 4], i), FlowImages(image=f"{worker}/{i}".encode())
+                )
+                assert storage.get_images(flow).image == f"{worker}/{i}".encode()
+                storage.search_flows(MATCH_ALL, offset=0, limit=20)
+                storage.count_flows(Cond("camera", "=", f"cam{worker % 4}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert storage.count_flows(MATCH_ALL) == 160
+    assert_counters_match_rows(storage)
