@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from seedata_storage_sql import SqlStorage
+from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import event
 
 from seedata_core.filter_ast import MATCH_ALL, And, Cond, Node, Not
@@ -98,6 +99,12 @@ def test_default_page_walks_the_time_index_without_sorting(filled: SqlStorage, s
     assert "TEMP B-TREE" not in plan
     # The alias comes from the cameras' primary key, one look-up per row returned.
     assert "SEARCH cameras USING INTEGER PRIMARY KEY (rowid=?)" in plan
+
+
+def test_deep_pages_skip_on_the_covering_index(filled: SqlStorage, settings: Settings) -> None:
+    plan = only_plan(filled, settings, lambda: filled.search_flows(MATCH_ALL, offset=DEEP_OFFSET, limit=20))
+    assert plan.startswith("MATERIALIZE page | SCAN flows USING COVERING INDEX ix_flows_ts_id")
+    assert "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)" in plan
 
 
 def test_get_flow_uses_the_primary_key(filled: SqlStorage, settings: Settings) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
-from seedata_storage_sql.engine import WRITE_OPTION, deadline
+from seedata_storage_sql.engine import WRITE_OPTION
+from seedata_storage_sql.watchdog import Watchdog
 from sqlalchemy import text
 
 from seedata_core.errors import ConfigError, StorageUnavailable
@@ -88,16 +89,29 @@ def test_single_reads_run_outside_transactions(storage: SqlStorage) -> None:
         assert not driver.in_transaction
 
 
+ENDLESS = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+COUNT_TO_A_MILLION = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000) SELECT max(x) FROM n"
+)
+
+
 def test_deadline_interrupts_a_runaway_query(storage: SqlStorage) -> None:
-    endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+    watchdog = Watchdog()
     pooled = storage.engine.raw_connection()
     try:
         cursor = pooled.cursor()
         started = time.monotonic()
-        with pytest.raises(sqlite3.OperationalError, match="interrupted"), deadline(pooled, 0.05):
-            cursor.execute(endless)
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"), watchdog.deadline(pooled, 0.05):
+            cursor.execute(ENDLESS)
         assert time.monotonic() - started < 1
-        cursor.execute("SELECT 1")  # the connection lives on, without the deadline
-        assert cursor.fetchall() == [(1,)]
+        # A deadline that passes after its block ended interrupts nothing later.
+        with watchdog.deadline(pooled, 0.05):
+            cursor.execute("SELECT 1")
+            assert cursor.fetchall() == [(1,)]
+        time.sleep(0.1)
+        cursor.execute(COUNT_TO_A_MILLION)
+        assert cursor.fetchall() == [(1_000_000,)]
     finally:
         pooled.close()
+        watchdog.stop()
+    watchdog.stop()  # idempotent

@@ -1,4 +1,4 @@
-"""The SQLAlchemy engine: connection settings, transactions that begin the way we ask, read deadlines.
+"""The SQLAlchemy engine: connection settings, and transactions that begin the way we ask.
 
 SQLite connections get, each as it is opened: WAL (readers never wait for the writer),
 ``synchronous=NORMAL`` (no fsync per commit; a power cut may lose the last commits, never consistency),
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,17 +21,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from seedata_core.errors import ConfigError
 from seedata_core.settings import Settings
 
 WRITE_OPTION = "seedata_write"
 """Execution option: a transaction of this connection writes, so it takes the write lock at once."""
-
-# How many SQLite virtual-machine steps run between two looks at the clock: often enough to stop a
-# query within a millisecond or so of its deadline, rarely enough to cost nothing measurable.
-PROGRESS_STEPS = 1000
 
 # The server runs requests on a pool of worker threads (40 by default); WAL lets them all read at once.
 POOL_SIZE = 8
@@ -94,30 +89,6 @@ def _sqlite_on_connect(busy_ms: int) -> Callable[[Any, ConnectionPoolEntry], Non
 def _sqlite_begin(conn: Connection) -> None:
     if conn.get_execution_options().get(WRITE_OPTION):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@contextmanager
-def deadline(connection: PoolProxiedConnection, seconds: float) -> Iterator[None]:
-    """Abort whatever SQLite statement ``connection`` runs past ``seconds`` from now.
-
-    The statement fails with the driver's ``OperationalError`` ("interrupted"). Fetch the rows inside
-    the block: SQLite computes them while they are fetched. For other databases this is a no-op; they
-    get their statement timeout from their own settings.
-    """
-    driver = connection.driver_connection
-    if not isinstance(driver, sqlite3.Connection):
-        yield
-        return
-    limit = time.monotonic() + seconds
-
-    def expired() -> bool:
-        return time.monotonic() > limit
-
-    driver.set_progress_handler(expired, PROGRESS_STEPS)
-    try:
-        yield
-    finally:
-        driver.set_progress_handler(None, 0)
 
 
 # While bulk loading: a cache that holds the indexes' hot pages, and a checkpoint every ~40 MiB of WAL

@@ -122,8 +122,8 @@ class ImageStore:
         """Write a flow's pictures (taken at ``epoch``) durably into staging; return their keys."""
         if images.image is None and images.plate_image is None:
             return NO_IMAGES
-        day = (_EPOCH + timedelta(seconds=epoch)).strftime("%Y/%m/%d")
-        stem = f"{day}/{uuid.uuid4().hex}"
+        day = (_EPOCH + timedelta(seconds=epoch)).date()
+        stem = f"{day.year:04d}/{day.month:02d}/{day.day:02d}/{uuid.uuid4().hex}"
         staged = StagedImages(
             f"{stem}.jpg" if images.image is not None else None,
             f"{stem}.plate.jpg" if images.plate_image is not None else None,

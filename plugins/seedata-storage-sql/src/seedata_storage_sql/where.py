@@ -9,6 +9,9 @@ exactly the flows :func:`seedata_core.filters.matches` selects.
   a set of cameras (:func:`camera_only`), which lets a count add up per-camera counters.
 - **Plates** are stored folded to lower case (ASCII) like the values, so ``=`` and ``!=`` compare
   directly; ``like`` is ``LIKE '%value%'`` with ``%``, ``_`` and the escape character escaped.
+- **Selective plate conditions** (``=`` and ``similar``) become ``id IN (SELECT id ... )``: few flows
+  match, found through an index of their own, and as a subquery they are found first, where the
+  planner would otherwise walk the timestamp index to spare itself sorting those few.
 - **similar**: the stored ``plate_key`` is ``canonical(plate)``; the value is canonical already. A key
   within one edit of the value is the value itself, the value less one character (both exact keys),
   or the value with one unknown character put in place of, or between, its characters. Each of those
@@ -59,8 +62,6 @@ def compile_where(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
             ids = _cameras_where(node, cameras)
             return flows.c.camera_id.in_(sorted(ids)) if ids else false()
         case Cond(field="plate", op="=" | "similar"):
-            # Few flows match, through an index of their own: as a subquery, the planner finds them
-            # first, rather than walking the timestamp index to spare itself a sort of those few.
             matching = select(flows.c.id).where(flows.c.plate.is_not(None), _plate(node)).correlate(None)
             return flows.c.id.in_(matching)
         case Cond(field="plate"):
