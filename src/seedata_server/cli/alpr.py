@@ -1,7 +1,8 @@
-"""``seedata alpr``: read plates in image files and list the ALPR engines (SPEC §2)."""
+"""``seedata alpr``: read plates in image files, list the ALPR engines (SPEC §2), serve an engine."""
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import time
 from typing import Any
@@ -38,6 +39,22 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
+def _engine(ctx: click.Context, engine_name: str | None, pairs: tuple[str, ...]) -> AlprEngine:
+    """The named engine (default: the configured one), created with its options."""
+    settings = settings_of(ctx)
+    name = engine_name or settings.alpr_engine
+    # The alpr_options setting belongs to the configured engine; --option adds to it or overrides it.
+    options = {**(settings.alpr_options if name == settings.alpr_engine else {}), **_options(pairs)}
+    return plugins_for(settings).alpr_engine(name).create(options)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 @click.group(cls=SeedataGroup)
 def alpr() -> None:
     """Read plates with the installed ALPR engines."""
@@ -63,12 +80,7 @@ def read(
     """
     if country:
         get_pack(country)  # an unknown code fails before any model loads
-    settings = settings_of(ctx)
-    name = engine_name or settings.alpr_engine
-    # The alpr_options setting belongs to the configured engine; --option adds to it or overrides it.
-    options = {**(settings.alpr_options if name == settings.alpr_engine else {}), **_options(pairs)}
-    spec = plugins_for(settings).alpr_engine(name)
-    engine: AlprEngine = spec.create(options)
+    engine = _engine(ctx, engine_name, pairs)
     encoder = msgspec.json.Encoder()
     failed = 0
     for path in images:
@@ -96,3 +108,71 @@ def engines(ctx: click.Context) -> None:
     for spec in plugins_for(settings).alpr_engines():
         mark = "*" if spec.name == settings.alpr_engine else " "
         click.echo(f"{mark}{spec.name}\t{spec.version}\t{spec.description}")
+
+
+@alpr.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8882, show_default=True, help="Port.")
+@click.option("--token", help="Require Authorization: Token TOKEN (shows in ps: prefer --token-file).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Read the required token from the first line of this file.",
+)
+@click.option("--engine", "engine_name", help="Registered engine name (default: the alpr_engine setting).")
+@click.option("--option", "pairs", multiple=True, metavar="KEY=VALUE", help="Engine option, e.g. threads=2.")
+@click.option(
+    "--max-body-size",
+    type=click.IntRange(1024),
+    default=8 * 1024 * 1024,
+    show_default=True,
+    help="Largest request body in bytes (413 above).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Reads run at once."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    token: str | None,
+    token_file: str | None,
+    engine_name: str | None,
+    pairs: tuple[str, ...],
+    max_body_size: int,
+    concurrency: int,
+) -> None:
+    """Serve an engine at POST /v1/plate-reader/ in the Plate Recognizer Snapshot API format.
+
+    Other Seedata servers read through it with alpr_engine = "http" and alpr_options.url pointing
+    here. The engine loads before the port opens, so a bad engine option fails at once.
+    """
+    import uvicorn
+
+    from ..alpr_service import SNAPSHOT_PATH, create_alpr_app
+    from .serve import configure_logging
+
+    if token and token_file:
+        raise click.UsageError("give --token or --token-file, not both")
+    if token_file:
+        with open(token_file, encoding="utf-8") as fh:
+            token = fh.readline().strip()
+        if not token:
+            fail(f"the token file {token_file} is empty")
+    settings = settings_of(ctx)
+    configure_logging(settings.log_level)
+    engine = _engine(ctx, engine_name, pairs)
+    app = create_alpr_app(engine, token=token, max_body_size=max_body_size, concurrency=concurrency)
+    if not token and not _loopback(host):
+        click.echo(f"seedata: warning: no token: anyone who reaches {host}:{port} can read plates", err=True)
+    click.echo(f"{engine.version} listening on http://{host}:{port}{SNAPSHOT_PATH}", err=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        log_config=None,
+    )

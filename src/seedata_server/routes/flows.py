@@ -20,6 +20,10 @@ from ..responses import json_response
 from ..security import require_token, seedata_of
 
 _MAX_ID_DIGITS = 19
+# Reads this shallow cost ~0.1-0.3 ms (an index range and a counter): cheaper on the event loop than
+# the hand-off to a worker thread, which measured at about half the throughput. Deeper pages, and
+# searches with arbitrary filters, run in worker threads so they never stall other requests.
+INLINE_DEPTH = 2_000
 
 
 def page_response(
@@ -47,8 +51,8 @@ class FlowController(Controller):
     tags = ["flows"]  # noqa: RUF012 -- Litestar reads these as class attributes
     guards = [require_token]  # noqa: RUF012
 
-    @get("/", operation_id="listFlows", sync_to_thread=False, responses=LIST_RESPONSES)
-    def list_flows(
+    @get("/", operation_id="listFlows", responses=LIST_RESPONSES)
+    async def list_flows(
         self,
         request: Request[Any, Any, Any],
         page: Annotated[str | None, QueryParameter(name="page", description="1-based page number")] = None,
@@ -58,13 +62,18 @@ class FlowController(Controller):
     ) -> Response[bytes]:
         """All flows, newest first (timestamp, then id, descending), 20 a page."""
         seedata = seedata_of(request)
-        result, flows = seedata.page_flows(MATCH_ALL, PageRequest.read(page, per_page))
+        wanted = PageRequest.read(page, per_page)
+        if wanted.page * wanted.per_page <= INLINE_DEPTH:
+            result, flows = seedata.page_flows(MATCH_ALL, wanted)
+        else:
+            result, flows = await anyio.to_thread.run_sync(seedata.page_flows, MATCH_ALL, wanted)
         return page_response(request, seedata, result, flows)
 
     @get(
         "/{flow_id:str}",
         operation_id="getFlow",
-        sync_to_thread=True,
+        # A primary-key read and two small files: cheaper on the event loop than in a worker thread.
+        sync_to_thread=False,
         responses={200: ResponseSpec(data_container=FlowDetail, description="The flow with its pictures")},
     )
     def get_flow(
