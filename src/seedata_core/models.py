@@ -20,30 +20,26 @@ TRIGGER_MODES: tuple[TriggerMode, ...] = ("manual", "auto")
 CAPTURE_MODES: tuple[CaptureMode, ...] = ("auto", "manual", "both")
 
 
-class Camera(msgspec.Struct, kw_only=True):
-    """A watched camera. ``source`` is the stream URL or video file path (the API calls it ``rtsp``)."""
+class NewCamera(msgspec.Struct, kw_only=True):
+    """What it takes to add a camera; the storage assigns the id.
+
+    ``source`` is the stream URL or video file path (the API calls it ``rtsp``).
+    """
+
+    alias: str
+    source: str
+    snapshot_url: str | None = None
+    capture_mode: CaptureMode = "both"
+    manual_trigger_delay: int = 0
+    enabled: bool = True
+    country: str | None = None
+
+
+class Camera(NewCamera, kw_only=True):
+    """A watched camera, as stored: its id and when a frame last arrived."""
 
     id: int
-    alias: str
-    source: str
-    snapshot_url: str | None = None
-    capture_mode: CaptureMode = "both"
-    manual_trigger_delay: int = 0
-    enabled: bool = True
-    country: str | None = None
     keep_alive: datetime | None = None
-
-
-class NewCamera(msgspec.Struct, kw_only=True):
-    """What it takes to add a camera; the storage assigns the id."""
-
-    alias: str
-    source: str
-    snapshot_url: str | None = None
-    capture_mode: CaptureMode = "both"
-    manual_trigger_delay: int = 0
-    enabled: bool = True
-    country: str | None = None
 
 
 class User(msgspec.Struct, kw_only=True):

@@ -56,13 +56,7 @@ def _b64(data: bytes | None) -> str | None:
 
 def flow_detail(flow: Flow, images: FlowImages, zone: DisplayZone) -> FlowDetail:
     return FlowDetail(
-        id=flow.id,
-        camera=flow.camera,
-        plate=flow.plate,
-        score=_score(flow),
-        timestamp=zone.format(flow.timestamp),
-        trigger_mode=flow.trigger_mode,
-        lpr_version=flow.lpr_version,
+        **msgspec.structs.asdict(flow_item(flow, zone)),
         image=_b64(images.image),
         plate_image=_b64(images.plate_image),
     )
