@@ -19,7 +19,13 @@ def seedata_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Seedata:
 
 
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: a valid ``Authorization: Bearer <token>`` of an enabled user, or 401."""
+    """Guard: a valid ``Authorization: Bearer <token>`` of an enabled user, or 401.
+
+    OPTIONS requests pass: they only say which methods a path allows (and browsers send them without
+    credentials before a cross-origin call).
+    """
+    if connection.scope.get("method") == "OPTIONS":
+        return
     scheme, _sep, token = connection.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

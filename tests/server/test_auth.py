@@ -152,3 +152,9 @@ def test_health_and_openapi_need_no_token(client: Client) -> None:
     document = client.get("/schema/openapi.json").json()
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert {"authenticate", "listFlows", "getFlow", "searchFlows", "listCameras", "health"} <= operations
+
+
+def test_form_encoded_login(client: Client, user: User) -> None:
+    response = client.post("/authenticate", data={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 200
+    assert response.json()["success"] is True

@@ -104,3 +104,9 @@ def test_health_reports_an_unreachable_storage(
     response = client.get("/health")
     assert response.status_code == 503
     assert response.json()["storage"] == "unreachable"
+
+
+def test_options_needs_no_token(client: Client) -> None:
+    response = client.options("/flows")
+    assert response.status_code == 204
+    assert "GET" in response.headers["allow"]
