@@ -1,6 +1,6 @@
 """Throughput of the SQL storage on SQLite: bulk import, then the reads behind GET /flows.
 
-    python plugins/seedata-storage-sql/benchmarks/bench_storage.py [--flows N] [--images N] [--dir DIR]
+    python benchmarks/storage.py [--flows N] [--images N] [--dir DIR]
 
 Imports ``--flows`` flows without pictures (random 7-character plates over 4 cameras, 2% manual, 10%
 without a plate; built in memory first) in batches of 1000 into a fresh data directory, then
