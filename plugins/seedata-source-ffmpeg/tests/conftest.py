@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 # GStreamer's Python bindings come from Debian packages, so the server runs under the system python3.
@@ -129,3 +130,24 @@ def rtsp_server(gstreamer_rtsp: None) -> Iterator[Callable[..., RtspServer]]:
     yield starter
     for server in servers:
         server.stop()
+
+
+def make_test_video(path: Path, *, size: tuple[int, int], fps: int, seconds: float) -> Path:
+    """ffmpeg's moving test pattern in H.264 as cameras send it: a key frame a second, no B-frames."""
+    width, height = size
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-loglevel", "error", "-f", "lavfi"),
+            *("-i", f"testsrc=size={width}x{height}:rate={fps}", "-t", str(seconds)),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", str(fps), "-bf", "0", str(path)),
+        ],
+        check=True,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_video() -> Callable[..., Path]:
+    """``make_video(path, size=(w, h), fps=n, seconds=s)``: a generated H.264 test video."""
+    return make_test_video

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-import imageio_ffmpeg
 import pytest
 from seedata_source_ffmpeg import FfmpegSource
 
@@ -32,35 +30,10 @@ class RtspCamera(Protocol):
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def video(make_video: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two seconds of ffmpeg's moving test pattern in H.264, a key frame a second, no B-frames, as cameras."""
     path = tmp_path_factory.mktemp("rtsp") / "testsrc.mp4"
-    width, height = VIDEO_SIZE
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc=size={width}x{height}:rate={VIDEO_FPS}",
-            "-t",
-            str(VIDEO_SECONDS),
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            str(VIDEO_FPS),
-            "-bf",
-            "0",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return make_video(path, size=VIDEO_SIZE, fps=VIDEO_FPS, seconds=VIDEO_SECONDS)
 
 
 @pytest.fixture

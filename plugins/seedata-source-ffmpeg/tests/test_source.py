@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from seedata_source_ffmpeg import FfmpegOptions, FfmpegSource
 
@@ -26,39 +24,10 @@ VIDEO_FPS = 10
 
 
 @pytest.fixture(scope="session")
-def ffmpeg() -> str:
-    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
-    return exe
-
-
-@pytest.fixture(scope="session")
-def video(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def video(make_video: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two seconds of ffmpeg's moving test pattern, 320x240 at 10 fps, a key frame every second."""
     path = tmp_path_factory.mktemp("video") / "testsrc.mp4"
-    width, height = VIDEO_SIZE
-    subprocess.run(
-        [
-            ffmpeg,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc=size={width}x{height}:rate={VIDEO_FPS}",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            str(VIDEO_FPS),
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return make_video(path, size=VIDEO_SIZE, fps=VIDEO_FPS, seconds=2)
 
 
 # Retry fast so that tests of reconnecting take a fraction of a second.
