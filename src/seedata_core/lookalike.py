@@ -24,3 +24,18 @@ def normalise_plate(text: str) -> str:
 def canonical(plate: str) -> str:
     """Plate text with every look-alike letter replaced by its digit, lower case: the ``similar`` key."""
     return normalise_plate(plate).translate(_CANONICAL).lower()
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether one substitution, insertion or deletion (or none) turns ``a`` into ``b``."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    start = 0
+    while start < len(a) and a[start] == b[start]:
+        start += 1
+    # Past the first difference the rest must agree: shifted by one for an insertion, else aligned.
+    if len(a) < len(b):
+        return a[start:] == b[start + 1 :]
+    return a[start + 1 :] == b[start + 1 :]

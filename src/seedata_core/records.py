@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from .models import Flow, FlowImages, TriggerMode
+from .models import Flow, FlowImages, ImageSource, TriggerMode
 from .timezones import DisplayZone
+
+if TYPE_CHECKING:
+    from .trigger import TriggerResult
 
 
 class FlowItem(msgspec.Struct, kw_only=True):
@@ -32,6 +36,16 @@ class FlowDetail(FlowItem, kw_only=True):
 
     image: str | None = None
     plate_image: str | None = None
+
+
+class TriggeredFlow(FlowDetail, kw_only=True):
+    """The answer to a manual trigger: the single form plus how the picture was taken (SPEC §1.3)."""
+
+    image_source: ImageSource
+    request_received_at: str
+    retries: int
+    capture_delay: int
+    interval_between_retries: int
 
 
 def _score(flow: Flow) -> float:
@@ -70,3 +84,14 @@ def decode_image(text: str | None) -> bytes | None:
         return base64.b64decode(text, validate=True)
     except binascii.Error as exc:
         raise ValueError(f"image is not valid base64: {exc}") from exc
+
+
+def triggered_flow(result: TriggerResult, zone: DisplayZone) -> TriggeredFlow:
+    return TriggeredFlow(
+        **msgspec.structs.asdict(flow_detail(result.flow, result.images, zone)),
+        image_source=result.image_source,
+        request_received_at=zone.format(result.request_received_at),
+        retries=result.retries,
+        capture_delay=result.capture_delay,
+        interval_between_retries=result.interval_between_retries,
+    )

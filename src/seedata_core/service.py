@@ -12,19 +12,30 @@ This is the entry point for embedding programs and the one object the HTTP serve
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 
 from .auth import Authenticator, LoginThrottle, TokenService
-from .errors import NotFound
+from .errors import NotFound, SeedataError
 from .filter_ast import Node
 from .filters import parse_filter
+from .frames import Frame
 from .models import Camera, Flow, FlowImages
 from .pagination import Page, PageRequest
 from .plugins import Plugins, make_plugin_manager
+from .recording import PlateReader
 from .settings import Settings
+from .snapshots import SnapshotError, fetch_snapshot
+from .sources import FrameSource
 from .storage import Storage
 from .timezones import DisplayZone
+from .trigger import TakeImage, TriggerRequest, TriggerResult, run_trigger
+from .workers import AutoOptions, CameraWorkers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,7 @@ class Seedata:
                 window=settings.login_window,
             ),
         )
+        self.workers: CameraWorkers | None = None
 
     @classmethod
     def open(cls, settings: Settings, plugins: Plugins | None = None) -> Self:
@@ -59,6 +71,7 @@ class Seedata:
         return seedata
 
     def close(self) -> None:
+        self.stop_workers()
         self.storage.close()
 
     def __enter__(self) -> Self:
@@ -98,3 +111,93 @@ class Seedata:
     # -- cameras ---------------------------------------------------------------------------------
     def cameras(self) -> list[Camera]:
         return self.storage.list_cameras()
+
+    @cached_property
+    def reader(self) -> PlateReader:
+        """The configured ALPR engine, created when it first reads."""
+        return PlateReader(self.plugins.alpr_engine(self.settings.alpr_engine), self.settings.alpr_options)
+
+    def camera_workers(self) -> CameraWorkers:
+        """Workers for this installation's cameras (not started), configured from the settings."""
+        settings = self.settings
+        return CameraWorkers(
+            storage=self.storage,
+            plugins=self.plugins,
+            reader=self.reader,
+            auto=AutoOptions(
+                fps=settings.auto_fps, min_score=settings.auto_min_score, window=settings.auto_window
+            ),
+            source_options=settings.source_options,
+            sync_interval=settings.camera_sync_interval,
+        )
+
+    def start_workers(self) -> CameraWorkers:
+        """Watch every enabled camera until :meth:`stop_workers` or :meth:`close`."""
+        if self.workers is None:
+            self.workers = self.camera_workers()
+            self.workers.start()
+        return self.workers
+
+    def stop_workers(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
+
+    def trigger(self, request: TriggerRequest, *, received_at: datetime | None = None) -> TriggerResult:
+        """A manual trigger (SPEC §1.3): a flow from the camera's current image, stored and returned.
+
+        Raises ``NotFound``, ``CameraNotEnabled`` or ``NoCurrentImage``; an engine failure is in the
+        result's ``alpr_error``. Without running workers the camera's stream is opened for the trigger.
+        """
+        received_at = received_at or datetime.now(UTC)
+        with self._image_taker(request.camera_id) as take_image:
+            return run_trigger(
+                request,
+                storage=self.storage,
+                take_image=take_image,
+                reader=self.reader,
+                received_at=received_at,
+            )
+
+    @contextmanager
+    def _image_taker(self, camera_id: int) -> Iterator[TakeImage]:
+        workers = self.workers
+        opened: dict[int, FrameSource] = {}
+
+        def take(camera: Camera) -> Frame | None:
+            if camera.snapshot_url:
+                return self._snapshot(camera)
+            if workers is not None and workers.worker(camera.id) is not None:
+                return workers.latest(camera.id)
+            if camera.id not in opened:
+                try:
+                    opened[camera.id] = self.camera_workers().open_source(camera)
+                except SeedataError as exc:
+                    log.warning("camera %s: cannot open %s", camera.alias, exc)
+                    return None
+            return _first_frame(opened[camera.id], timeout=STREAM_OPEN_TIMEOUT)
+
+        try:
+            yield take
+        finally:
+            for source in opened.values():
+                source.close()
+
+    def _snapshot(self, camera: Camera) -> Frame | None:
+        assert camera.snapshot_url is not None
+        try:
+            return fetch_snapshot(camera.snapshot_url, timeout=self.settings.snapshot_timeout)
+        except SnapshotError as exc:
+            log.warning("camera %s: %s", camera.alias, exc)
+            return None
+
+
+# How long a trigger without running workers waits for an opened stream's first frame.
+STREAM_OPEN_TIMEOUT = 10.0
+
+
+def _first_frame(source: FrameSource, *, timeout: float) -> Frame | None:
+    deadline = time.monotonic() + timeout
+    while (frame := source.latest()) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return frame

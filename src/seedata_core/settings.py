@@ -37,13 +37,31 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     login_window: int = 300
     statement_timeout_ms: int = 5000
     log_level: str = "info"
+    # Cameras: options per frame-source kind ({"ffmpeg": {"transport": "udp"}}), auto mode, snapshots.
+    source_options: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    auto_fps: float = 5.0
+    auto_min_score: float = 0.5
+    auto_window: float = 3.0
+    snapshot_timeout: float = 3.0
+    camera_sync_interval: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be 1..65535, got {self.port}")
-        for name in ("token_lifetime", "max_body_size", "login_window", "statement_timeout_ms"):
+        for name in (
+            "token_lifetime",
+            "max_body_size",
+            "login_window",
+            "statement_timeout_ms",
+            "auto_fps",
+            "auto_window",
+            "snapshot_timeout",
+            "camera_sync_interval",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.auto_min_score <= 1:
+            raise ConfigError(f"auto_min_score must be 0..1, got {self.auto_min_score}")
         if self.timezone is not None:
             from .timezones import DisplayZone
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 
+import anyio
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
@@ -20,13 +22,18 @@ from .routes import FlowController, authenticate, health, list_cameras
 
 log = logging.getLogger("seedata.server")
 
+# Triggers wait (capture delay, retries: up to ~11 s each) on threads counted apart, so that many gates
+# triggering at once never take the threads that list and search requests run on.
+TRIGGER_CONCURRENCY = 64
+
 
 class SeedataPlugin(InitPluginProtocol):
     """Routes, error handlers and the lifecycle of the core :class:`Seedata` object."""
 
-    def __init__(self, settings: Settings, plugins: Plugins) -> None:
+    def __init__(self, settings: Settings, plugins: Plugins, *, watch_cameras: bool) -> None:
         self.settings = settings
         self.plugins = plugins
+        self.watch_cameras = watch_cameras
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers += [authenticate, FlowController, list_cameras, health]
@@ -37,8 +44,14 @@ class SeedataPlugin(InitPluginProtocol):
         return app_config
 
     def _start(self, app: Litestar) -> None:
-        app.state.seedata = Seedata.open(self.settings, self.plugins)
+        app.state.trigger_threads = anyio.CapacityLimiter(TRIGGER_CONCURRENCY)
+        seedata = app.state.seedata = Seedata.open(self.settings, self.plugins)
         log.info("storage open: %s", self.settings.resolved_database_url.split("://", 1)[0])
+        if self.watch_cameras:
+            # Loading the engine takes seconds: done now, the first flow need not wait for it.
+            threading.Thread(target=_warm_up, args=(seedata,), name="alpr-warm-up", daemon=True).start()
+            workers = seedata.start_workers()
+            log.info("camera workers started for %d cameras", len(workers.watched()))
 
     def _stop(self, app: Litestar) -> None:
         seedata: Seedata | None = app.state.get("seedata")
@@ -46,10 +59,19 @@ class SeedataPlugin(InitPluginProtocol):
             seedata.close()
 
 
-def create_app(settings: Settings, plugins: Plugins) -> Litestar:
-    """The Seedata HTTP API for these settings and plugins."""
+def _warm_up(seedata: Seedata) -> None:
+    try:
+        engine = seedata.reader.engine()
+    except Exception as exc:
+        log.error("ALPR engine %r unusable: %s", seedata.settings.alpr_engine, exc)
+    else:
+        log.info("ALPR engine ready: %s", engine.version)
+
+
+def create_app(settings: Settings, plugins: Plugins, *, watch_cameras: bool = False) -> Litestar:
+    """The Seedata HTTP API for these settings and plugins; ``watch_cameras`` also runs the camera workers."""
     return Litestar(
-        plugins=[SeedataPlugin(settings, plugins)],
+        plugins=[SeedataPlugin(settings, plugins, watch_cameras=watch_cameras)],
         openapi_config=OpenAPIConfig(
             title="Seedata API",
             version=__version__,

@@ -12,6 +12,8 @@ from litestar.types import ExceptionHandlersMap
 
 from seedata_core.errors import (
     AuthenticationFailed,
+    CameraNotEnabled,
+    NoCurrentImage,
     NotFound,
     StorageUnavailable,
     Throttled,
@@ -39,6 +41,11 @@ def status_name(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def error_body(status: int, message: str) -> dict[str, object]:
+    """The framework's error object, for bodies that add fields to it (the 502 of a trigger)."""
+    return {"name": status_name(status), "message": message, "code": 0, "status": status}
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -95,6 +102,14 @@ def _not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[bytes]:
     return error(404, str(exc))
 
 
+def _camera_not_enabled(_: Request[Any, Any, Any], exc: CameraNotEnabled) -> Response[bytes]:
+    return error(405, str(exc))
+
+
+def _no_current_image(_: Request[Any, Any, Any], exc: NoCurrentImage) -> Response[bytes]:
+    return error(422, str(exc))
+
+
 def _bad_json(_: Request[Any, Any, Any], exc: BadJson) -> Response[bytes]:
     return error(400, f"Invalid JSON data in request body: {exc}")
 
@@ -115,6 +130,8 @@ exception_handlers: ExceptionHandlersMap = {
     AuthenticationFailed: _auth,
     Throttled: _throttled,
     NotFound: _not_found,
+    CameraNotEnabled: _camera_not_enabled,
+    NoCurrentImage: _no_current_image,
     BadJson: _bad_json,
     StorageUnavailable: _unavailable,
     Exception: _unexpected,

@@ -30,7 +30,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: str 
 
     settings = settings_of(ctx, host=host, port=port, data_dir=data_dir)
     configure_logging(settings.log_level)
-    app = create_app(settings, plugins_for(settings))
+    app = create_app(settings, plugins_for(settings), watch_cameras=True)
     click.echo(f"Seedata listening on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(
         app,

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
@@ -12,10 +14,12 @@ from seedata_core.errors import NotFound
 from seedata_core.filter_ast import MATCH_ALL
 from seedata_core.models import Flow
 from seedata_core.pagination import Page, PageRequest
-from seedata_core.records import FlowDetail, FlowItem, flow_detail, flow_item
+from seedata_core.records import FlowDetail, FlowItem, TriggeredFlow, flow_detail, flow_item, triggered_flow
 from seedata_core.service import Seedata
+from seedata_core.trigger import TriggerRequest
 
 from ..bodies import json_object
+from ..errors import error_body
 from ..responses import json_response
 from ..security import require_token, seedata_of
 
@@ -103,3 +107,38 @@ class FlowController(Controller):
         wanted = PageRequest.read(body.get("page"), body.get("per-page"))
         result, flows = await anyio.to_thread.run_sync(seedata.page_flows, where, wanted)
         return page_response(request, seedata, result, flows)
+
+    @post(
+        "/",
+        operation_id="triggerFlow",
+        status_code=200,
+        responses={
+            200: ResponseSpec(
+                data_container=TriggeredFlow, description="The flow made from the current image"
+            ),
+            502: ResponseSpec(
+                data_container=TriggeredFlow,
+                description="The engine failed: the error object plus the stored flow, image included",
+            ),
+        },
+    )
+    async def trigger_flow(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Manual trigger: read the camera's current image now and store a flow (SPEC §1.3).
+
+        Body: ``{"camera_id": 1, "capture_delay": 1000, "max_retries": 3, "interval_between_retries": 500}``.
+        404 camera not found, 405 camera not enabled, 422 no image newer than 5 s, 502 engine failed.
+        """
+        received_at = datetime.now(UTC)
+        body = await json_object(request)
+        trigger = TriggerRequest.from_body(body)
+        seedata = seedata_of(request)
+        result = await anyio.to_thread.run_sync(
+            lambda: seedata.trigger(trigger, received_at=received_at),
+            limiter=request.app.state.trigger_threads,
+        )
+        answer = triggered_flow(result, seedata.zone)
+        if result.alpr_error is not None:
+            return json_response(
+                {**error_body(502, "Error to make alpr api request"), **msgspec.structs.asdict(answer)}, 502
+            )
+        return json_response(answer)

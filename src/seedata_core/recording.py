@@ -1,0 +1,106 @@
+"""Turning a picture and what the engine read in it into a stored flow.
+
+The manual trigger, auto mode and ``seedata flows reread`` all end here, so a flow's plate text, score,
+pictures and ``lpr_version`` are made one way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .alpr import AlprEngine, AlprEngineSpec, PlateRead
+from .errors import AlprError
+from .frames import Frame
+from .imaging import ImageError, encode_jpeg
+from .lookalike import normalise_plate
+from .models import Camera, Flow, FlowImages, NewFlow, TriggerMode
+from .storage import Storage
+
+
+class PlateReader:
+    """The configured engine, created on first use (loading a model is slow) and shared by all cameras.
+
+    :meth:`read` turns every failure, including one to create the engine, into an ``AlprError``, so
+    a broken engine plugin costs a flow its plate, never a camera worker or a request its answer.
+    """
+
+    def __init__(self, spec: AlprEngineSpec, options: Mapping[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.options = dict(options or {})
+        self._engine: AlprEngine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        """What flows record as ``lpr_version``: the created engine's version, else the spec's."""
+        return self._engine.version if self._engine is not None else self.spec.version
+
+    def engine(self) -> AlprEngine:
+        """The engine, created now if it was not yet; ``AlprError`` when creating it fails."""
+        with self._lock:
+            if self._engine is None:
+                try:
+                    self._engine = self.spec.create(self.options)
+                except Exception as exc:
+                    raise AlprError(f"cannot create ALPR engine {self.spec.name!r}: {exc}") from exc
+            return self._engine
+
+    def read(self, frame: Frame, *, country: str | None = None) -> PlateRead | None:
+        """The best read of ``frame``, or ``None`` when no plate was read."""
+        engine = self.engine()
+        try:
+            reads = engine.read(frame, country=country)
+        except AlprError:
+            raise
+        except Exception as exc:  # a plugin's bug, reported like any engine failure
+            raise AlprError(f"{engine.name} failed: {exc.__class__.__name__}: {exc}") from exc
+        return reads[0] if reads else None
+
+
+def flow_pictures(frame: Frame, read: PlateRead | None) -> FlowImages:
+    """The whole picture and, when a plate was read, its crop, as JPEG."""
+    plate_image = None
+    if read is not None:
+        try:
+            plate_image = encode_jpeg(frame, box=read.box)
+        except ImageError:
+            plate_image = None  # an engine's box outside the picture: keep the flow, lose the crop
+    return FlowImages(image=encode_jpeg(frame), plate_image=plate_image)
+
+
+def new_flow(
+    camera: Camera,
+    read: PlateRead | None,
+    *,
+    at: datetime,
+    trigger_mode: TriggerMode,
+    lpr_version: str,
+) -> NewFlow:
+    """The flow record of one read (or of none: ``plate`` ``None`` and score 0)."""
+    plate = normalise_plate(read.plate) if read is not None else None
+    return NewFlow(
+        camera_id=camera.id,
+        plate=plate or None,
+        score=round(read.score, 6) if read is not None and plate else 0.0,
+        timestamp=at,
+        trigger_mode=trigger_mode,
+        lpr_version=lpr_version,
+    )
+
+
+def record_flow(
+    storage: Storage,
+    camera: Camera,
+    frame: Frame,
+    read: PlateRead | None,
+    *,
+    trigger_mode: TriggerMode,
+    lpr_version: str,
+) -> tuple[Flow, FlowImages]:
+    """Store the flow of one picture, timed when the picture was taken; the stored flow and its pictures."""
+    images = flow_pictures(frame, read)
+    record = new_flow(camera, read, at=frame.captured_at, trigger_mode=trigger_mode, lpr_version=lpr_version)
+    return storage.add_flow(record, images), images
