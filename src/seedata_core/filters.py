@@ -62,7 +62,7 @@ import msgspec
 
 from .errors import FilterError
 from .filter_ast import MATCH_ALL, And, Cond, Field, Node, Not, Operator, Or
-from .lookalike import canonical
+from .lookalike import canonical, within_one_edit
 from .models import Flow
 from .timezones import DisplayZone
 
@@ -333,7 +333,7 @@ def _holds(cond: Cond, flow: FlowFacts) -> bool:
         case "like", str() as part if isinstance(left, str):
             return part in left
         case "similar", str() as key if isinstance(left, str):
-            return _within_one_edit(canonical(left), key)
+            return within_one_edit(canonical(left), key)
         case "=", value:
             return left == value
         case "!=", value:
@@ -358,18 +358,3 @@ def _fact(flow: FlowFacts, field: Field) -> int | float | str:
             return flow.trigger_mode
         case "score":
             return flow.score
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Whether one substitution, insertion or deletion (or none) turns ``a`` into ``b``."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(b) - len(a) > 1:
-        return False
-    start = 0
-    while start < len(a) and a[start] == b[start]:
-        start += 1
-    # Past the first difference the rest must agree: shifted by one for a deletion, else aligned.
-    if len(a) < len(b):
-        return a[start:] == b[start + 1 :]
-    return a[start + 1 :] == b[start + 1 :]

@@ -4,6 +4,9 @@
 - ``seedata_storage``: the installed default storage opened on those settings (SQLite), closed after the test.
 - ``fake_alpr_engine``: an :class:`~seedata_core.alpr.AlprEngine` that answers the plates you give it,
   for testing code around an engine without loading a model.
+- ``rtsp_server``: starts real RTSP cameras on loopback that loop a video file (GStreamer's server,
+  from Debian packages); ``rtsp_server(path).url``, and ``.stop()``/``.start()`` to take one away and back.
+- ``make_video``: ``make_video(path, size=(w, h), fps=n, seconds=s)`` writes an H.264 test pattern.
 """
 
 from __future__ import annotations
@@ -13,11 +16,25 @@ from pathlib import Path
 
 import pytest
 
-from .alpr import PlateRead
-from .frames import Frame
-from .plugins import Plugins, make_plugin_manager
-from .settings import Settings
-from .storage import Storage
+from ..alpr import PlateRead
+from ..frames import Frame
+from ..plugins import Plugins, make_plugin_manager
+from ..settings import Settings
+from ..storage import Storage
+from .rtsp import RtspServer, gstreamer_rtsp, rtsp_server
+from .videos import make_test_video, make_video
+
+__all__ = [
+    "FakeAlprEngine",
+    "RtspServer",
+    "fake_alpr_engine",
+    "gstreamer_rtsp",
+    "make_test_video",
+    "make_video",
+    "rtsp_server",
+    "seedata_settings",
+    "seedata_storage",
+]
 
 
 class FakeAlprEngine:
