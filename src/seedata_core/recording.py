@@ -25,11 +25,16 @@ class PlateReader:
 
     :meth:`read` turns every failure, including one to create the engine, into an ``AlprError``, so
     a broken engine plugin costs a flow its plate, never a camera worker or a request its answer.
+    Reads scored below ``min_score`` count as no read: they are what an engine makes of half a plate
+    at the edge of the picture, or of text that is not a plate.
     """
 
-    def __init__(self, spec: AlprEngineSpec, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, spec: AlprEngineSpec, options: Mapping[str, Any] | None = None, *, min_score: float = 0.0
+    ) -> None:
         self.spec = spec
         self.options = dict(options or {})
+        self.min_score = min_score
         self._engine: AlprEngine | None = None
         self._lock = threading.Lock()
 
@@ -57,7 +62,7 @@ class PlateReader:
             raise
         except Exception as exc:  # a plugin's bug, reported like any engine failure
             raise AlprError(f"{engine.name} failed: {exc.__class__.__name__}: {exc}") from exc
-        return reads[0] if reads else None
+        return next((read for read in reads if read.score >= self.min_score), None)
 
 
 def flow_pictures(frame: Frame, read: PlateRead | None) -> FlowImages:

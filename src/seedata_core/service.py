@@ -20,6 +20,8 @@ from functools import cached_property
 from types import TracebackType
 from typing import Self
 
+import msgspec
+
 from .auth import Authenticator, LoginThrottle, TokenService
 from .errors import NotFound, SeedataError
 from .filter_ast import Node
@@ -110,12 +112,25 @@ class Seedata:
 
     # -- cameras ---------------------------------------------------------------------------------
     def cameras(self) -> list[Camera]:
-        return self.storage.list_cameras()
+        """All cameras by id; ``keep_alive`` is exact for the cameras this process watches.
+
+        Storage keeps ``keep_alive`` to the second (it is written once a second at most); a running
+        worker knows the newest frame's time, so the status shown agrees with what a trigger finds.
+        """
+        cameras = self.storage.list_cameras()
+        workers = self.workers
+        if workers is None:
+            return cameras
+        return [_with_live_keep_alive(camera, workers.last_frame_at(camera.id)) for camera in cameras]
 
     @cached_property
     def reader(self) -> PlateReader:
         """The configured ALPR engine, created when it first reads."""
-        return PlateReader(self.plugins.alpr_engine(self.settings.alpr_engine), self.settings.alpr_options)
+        return PlateReader(
+            self.plugins.alpr_engine(self.settings.alpr_engine),
+            self.settings.alpr_options,
+            min_score=self.settings.min_score,
+        )
 
     def camera_workers(self) -> CameraWorkers:
         """Workers for this installation's cameras (not started), configured from the settings."""
@@ -124,9 +139,7 @@ class Seedata:
             storage=self.storage,
             plugins=self.plugins,
             reader=self.reader,
-            auto=AutoOptions(
-                fps=settings.auto_fps, min_score=settings.auto_min_score, window=settings.auto_window
-            ),
+            auto=AutoOptions(fps=settings.auto_fps, window=settings.auto_window),
             source_options=settings.source_options,
             sync_interval=settings.camera_sync_interval,
         )
@@ -190,6 +203,12 @@ class Seedata:
         except SnapshotError as exc:
             log.warning("camera %s: %s", camera.alias, exc)
             return None
+
+
+def _with_live_keep_alive(camera: Camera, live: datetime | None) -> Camera:
+    if live is None or (camera.keep_alive is not None and camera.keep_alive > live):
+        return camera
+    return msgspec.structs.replace(camera, keep_alive=live)
 
 
 # How long a trigger without running workers waits for an opened stream's first frame.

@@ -37,10 +37,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     login_window: int = 300
     statement_timeout_ms: int = 5000
     log_level: str = "info"
-    # Cameras: options per frame-source kind ({"ffmpeg": {"transport": "udp"}}), auto mode, snapshots.
+    # Reads scored below min_score count as no read (manual and auto alike).
+    # source_options: per frame-source kind, e.g. {"ffmpeg": {"transport": "udp"}}.
     source_options: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     auto_fps: float = 5.0
-    auto_min_score: float = 0.5
+    min_score: float = 0.5
     auto_window: float = 3.0
     snapshot_timeout: float = 3.0
     camera_sync_interval: float = 2.0
@@ -60,8 +61,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.auto_min_score <= 1:
-            raise ConfigError(f"auto_min_score must be 0..1, got {self.auto_min_score}")
+        if not 0 <= self.min_score <= 1:
+            raise ConfigError(f"min_score must be 0..1, got {self.min_score}")
         if self.timezone is not None:
             from .timezones import DisplayZone
 

@@ -45,13 +45,11 @@ class AutoOptions(msgspec.Struct, frozen=True, kw_only=True):
     """How auto mode reads a camera.
 
     - ``fps``: frames sampled a second (each costs an engine read when it shows motion).
-    - ``min_score``: reads below this confidence are ignored.
     - ``window``: seconds after its last read that a vehicle is complete, and within which a same or
       look-alike plate counts as the same vehicle.
     """
 
     fps: float = 5.0
-    min_score: float = 0.5
     window: float = 3.0
 
 
@@ -82,7 +80,7 @@ class CameraWorker:
         self.reads_auto = camera.capture_mode in ("auto", "both")
         self.flows_made = 0
         self._gate = MotionGate()
-        self._grouper = VehicleGrouper(window=timedelta(seconds=auto.window), min_score=auto.min_score)
+        self._grouper = VehicleGrouper(window=timedelta(seconds=auto.window))
         self._last_seen: datetime | None = None
         self._last_read_at: datetime | None = None
         self._last_error_log = 0.0
@@ -223,6 +221,11 @@ class CameraWorkers:
     def watched(self) -> list[Camera]:
         """The cameras that have a running worker, ordered by id."""
         return sorted((w.camera for w in list(self._workers.values())), key=lambda c: c.id)
+
+    def last_frame_at(self, camera_id: int) -> datetime | None:
+        """When the newest frame of a watched camera arrived, or ``None``."""
+        worker = self._workers.get(camera_id)
+        return None if worker is None else worker.source.last_frame_at
 
     def latest(self, camera_id: int) -> Frame | None:
         """The newest frame of a watched camera, or ``None`` when it is not watched or has none yet."""
