@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,38 @@ def token(client: TestClient, user: User) -> str:  # type: ignore[type-arg]
 @pytest.fixture
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+HttpCall = Callable[..., tuple[int, Message, bytes]]
+"""``call(url, body=None, token=None)``: status, headers and body; POST with a JSON body, else GET."""
+
+
+def _call(
+    url: str, body: dict[str, object] | None = None, token: str | None = None
+) -> tuple[int, Message, bytes]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if body is None else "POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+@pytest.fixture
+def call() -> HttpCall:
+    """A real HTTP client for servers run as processes (urllib: no test transport in between)."""
+    return _call
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

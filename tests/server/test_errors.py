@@ -40,7 +40,7 @@ def test_missing_flow(client: Client, auth: dict[str, str], flow_id: str) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/flows", "GET, OPTIONS"),
+        ("DELETE", "/flows", "GET, OPTIONS, POST"),
         ("PUT", "/flows/search", "OPTIONS, POST"),
         ("GET", "/authenticate", "OPTIONS, POST"),
         ("POST", "/cameras", "GET, OPTIONS"),

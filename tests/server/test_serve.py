@@ -5,40 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from email.message import Message
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .conftest import HttpCall
 
 
-def call(
-    url: str, body: dict[str, object] | None = None, token: str | None = None
-) -> tuple[int, Message, bytes]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, headers=headers, method="GET" if body is None else "POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
-
-
-def test_serve(tmp_path: Path) -> None:
+def test_serve(tmp_path: Path, free_port: int, call: HttpCall) -> None:
     env = {**os.environ, "SEEDATA_TIMEZONE": "UTC"}
     base_cmd = [sys.executable, "-m", "seedata_server", "--data-dir", str(tmp_path / "data")]
     subprocess.run(
@@ -50,7 +25,7 @@ def test_serve(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-    port = free_port()
+    port = free_port
     server = subprocess.Popen(
         [*base_cmd, "serve", "--port", str(port)],
         env=env,

@@ -4,6 +4,8 @@ import logging
 
 import click
 
+from seedata_core.settings import Settings
+
 from .common import plugins_for, settings_of
 
 
@@ -24,11 +26,15 @@ def configure_logging(level: str) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
     """Run the HTTP API and the camera workers."""
+    run_server(settings_of(ctx, host=host, port=port, data_dir=data_dir))
+
+
+def run_server(settings: Settings) -> None:
+    """Serve the HTTP API with the camera workers until interrupted (SIGINT or SIGTERM)."""
     import uvicorn
 
     from ..app import create_app
 
-    settings = settings_of(ctx, host=host, port=port, data_dir=data_dir)
     configure_logging(settings.log_level)
     app = create_app(settings, plugins_for(settings), watch_cameras=True)
     click.echo(f"Seedata listening on http://{settings.host}:{settings.port}", err=True)
