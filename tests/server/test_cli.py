@@ -51,7 +51,7 @@ def test_help_everywhere(path: tuple[str, ...]) -> None:
 
 def test_bad_usage_exits_2(run) -> None:  # type: ignore[no-untyped-def]
     assert run("frobnicate").exit_code == 2
-    assert run("cameras", "add", "gate").exit_code == 2  # --source missing
+    assert run("cameras", "add", "gate").exit_code == 2  # neither --source nor --snapshot-url
     assert run("cameras", "add", "gate", "--source", "x", "--capture-mode", "sometimes").exit_code == 2
     assert run("flows", "export", "--filter", "{nope").exit_code == 2
     assert run("flows", "export", "--filter", '{"nope": 1}').exit_code == 2
@@ -87,13 +87,17 @@ def test_cameras(run) -> None:  # type: ignore[no-untyped-def]
         == 0
     )
     assert run("cameras", "add", "gate", "--source", "x").exit_code == 1
+    snap = run("cameras", "add", "booth", "--snapshot-url", "http://admin:pw@10.0.0.9/snap.jpg")
+    assert snap.exit_code == 0
     assert run("cameras", "list").output.splitlines() == [
         "1\tgate\tboth\tenabled\trtsp://u:***@cam/live",
         "2\tdock\tauto\tdisabled\t/v/dock.mp4",
+        "3\tbooth\tboth\tenabled\thttp://admin:***@10.0.0.9/snap.jpg",
     ]
     assert run("cameras", "enable", "dock").exit_code == 0
     assert run("cameras", "disable", "gate").exit_code == 0
     assert run("cameras", "remove", "dock").exit_code == 0
+    assert run("cameras", "remove", "booth").exit_code == 0
     assert run("cameras", "list").output.splitlines() == ["1\tgate\tboth\tdisabled\trtsp://u:***@cam/live"]
     assert run("cameras", "remove", "dock").exit_code == 1
 

@@ -17,8 +17,12 @@ def cameras() -> None:
 
 @cameras.command("add")
 @click.argument("alias")
-@click.option("--source", required=True, help="RTSP/HTTP stream URL or video file path.")
-@click.option("--snapshot-url", help="HTTP URL of the camera's JPEG snapshot, for manual triggers.")
+@click.option("--source", default="", help="RTSP/HTTP stream URL or video file path.")
+@click.option(
+    "--snapshot-url",
+    help="HTTP URL of the camera's JPEG snapshot: manual triggers take a fresh one. Without --source, "
+    "the camera is watched by polling it.",
+)
 @click.option("--capture-mode", type=click.Choice(CAPTURE_MODES), default="both", show_default=True)
 @click.option(
     "--manual-trigger-delay",
@@ -44,6 +48,8 @@ def add(
     alias = alias.strip()
     if not alias or len(alias) > 64:
         raise click.BadParameter("must be 1..64 characters", param_hint="ALIAS")
+    if not source and not snapshot_url:
+        raise click.UsageError("a camera needs --source, --snapshot-url or both")
     with open_seedata(ctx) as seedata:
         camera = seedata.storage.add_camera(
             NewCamera(
@@ -62,12 +68,13 @@ def add(
 @cameras.command("list")
 @click.pass_context
 def list_(ctx: click.Context) -> None:
-    """List cameras: id, alias, capture mode, enabled or disabled, source (passwords masked)."""
+    """List cameras: id, alias, capture mode, state, source or snapshot URL (passwords masked)."""
     with open_seedata(ctx) as seedata:
         for camera in seedata.cameras():
             state = "enabled" if camera.enabled else "disabled"
             click.echo(
-                f"{camera.id}\t{camera.alias}\t{camera.capture_mode}\t{state}\t{mask_url(camera.source)}"
+                f"{camera.id}\t{camera.alias}\t{camera.capture_mode}\t{state}\t"
+                f"{mask_url(camera.source or camera.snapshot_url or '')}"
             )
 
 
