@@ -65,15 +65,27 @@ class PlateReader:
         return next((read for read in reads if read.score >= self.min_score), None)
 
 
+def plate_fields(read: PlateRead | None) -> tuple[str | None, float]:
+    """A flow's ``plate`` and ``score`` for a read: normalised text, or ``None`` and 0 when none was read."""
+    plate = normalise_plate(read.plate) if read is not None else None
+    if read is None or not plate:
+        return None, 0.0
+    return plate, round(read.score, 6)
+
+
+def plate_picture(frame: Frame, read: PlateRead | None) -> bytes | None:
+    """The plate crop as JPEG, or ``None`` without a read (or with a box outside the picture)."""
+    if read is None or plate_fields(read)[0] is None:
+        return None
+    try:
+        return encode_jpeg(frame, box=read.box)
+    except ImageError:
+        return None  # an engine's box outside the picture: keep the flow, lose the crop
+
+
 def flow_pictures(frame: Frame, read: PlateRead | None) -> FlowImages:
     """The whole picture and, when a plate was read, its crop, as JPEG."""
-    plate_image = None
-    if read is not None:
-        try:
-            plate_image = encode_jpeg(frame, box=read.box)
-        except ImageError:
-            plate_image = None  # an engine's box outside the picture: keep the flow, lose the crop
-    return FlowImages(image=encode_jpeg(frame), plate_image=plate_image)
+    return FlowImages(image=encode_jpeg(frame), plate_image=plate_picture(frame, read))
 
 
 def new_flow(
@@ -85,11 +97,11 @@ def new_flow(
     lpr_version: str,
 ) -> NewFlow:
     """The flow record of one read (or of none: ``plate`` ``None`` and score 0)."""
-    plate = normalise_plate(read.plate) if read is not None else None
+    plate, score = plate_fields(read)
     return NewFlow(
         camera_id=camera.id,
-        plate=plate or None,
-        score=round(read.score, 6) if read is not None and plate else 0.0,
+        plate=plate,
+        score=score,
         timestamp=at,
         trigger_mode=trigger_mode,
         lpr_version=lpr_version,

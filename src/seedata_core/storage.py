@@ -106,6 +106,14 @@ class Storage(Protocol):
         """Store many flows that carry their ids; a flow whose id exists is skipped (idempotent)."""
         ...
 
+    def update_flow_read(
+        self, flow_id: int, *, plate: str | None, score: float, lpr_version: str, plate_image: bytes | None
+    ) -> Flow:
+        """Replace what was read in a stored flow (``seedata flows reread``): its plate (normalised, or
+        ``None`` with score 0), score, ``lpr_version`` and plate picture; the whole picture stays.
+        Atomic like :meth:`add_flow`; ``NotFound`` if the flow is absent."""
+        ...
+
     def get_flow(self, flow_id: int) -> Flow | None:
         """The flow with this id, or ``None``."""
         ...

@@ -23,6 +23,9 @@ from seedata_core.filter_ast import MATCH_ALL
 from seedata_core.models import FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
+DATABASES = ("sqlite",)
+"""These tests are about SQLite itself."""
+
 FlowMaker = Callable[..., NewFlow]
 CRASHED = 71
 FRAME, CROP = b"\xff\xd8frame", b"\xff\xd8crop"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -116,25 +118,35 @@ FILTERS = st.recursive(
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the cameras every example uses."""
+def template(
+    db: str, tmp_path_factory: pytest.TempPathFactory, server_databases: Any
+) -> tuple[Path, str | None]:
+    """A data directory, and a database unless SQLite's file is in it, with the cameras every example uses."""
     data = tmp_path_factory.mktemp("filters") / "data"
-    storage = open_storage(Settings(data_dir=str(data)))
+    url = None if db == "sqlite" else server_databases.create(db)
+    storage = open_storage(Settings(data_dir=str(data), database_url=url))
     for alias in ALIASES:
         storage.add_camera(NewCamera(alias=alias, source="s"))
     storage.close()
-    return data
+    return data, url
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(made=flows(), filters=st.lists(FILTERS, min_size=4, max_size=8), per_page=st.integers(2, 9))
 def test_sql_selects_what_matches_selects(
-    template: Path, made: list[tuple[NewFlow, str]], filters: list[Node], per_page: int
+    template: tuple[Path, str | None],
+    empty_database: Callable[..., None],
+    made: list[tuple[NewFlow, str]],
+    filters: list[Node],
+    per_page: int,
 ) -> None:
+    template_dir, url = template
+    if url is not None:
+        empty_database(url, keep_cameras=True)
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "data"
-        shutil.copytree(template, data)
-        storage = open_storage(Settings(data_dir=str(data)))
+        shutil.copytree(template_dir, data)
+        storage = open_storage(Settings(data_dir=str(data), database_url=url))
         try:
             storage.import_flows((flow, FlowImages()) for flow, _ in made)
             newest_first = sorted(made, key=lambda pair: (pair[0].timestamp, pair[0].id), reverse=True)

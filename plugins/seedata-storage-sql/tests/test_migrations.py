@@ -45,8 +45,8 @@ def downgrade() -> None:
 '''
 
 
-def test_revisions_build_exactly_the_declared_schema(tmp_path: Path) -> None:
-    engine = create_sql_engine(Settings(data_dir=str(tmp_path)))
+def test_revisions_build_exactly_the_declared_schema(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
     try:
         migrate.upgrade(engine)
         with engine.connect() as conn:
@@ -55,8 +55,8 @@ def test_revisions_build_exactly_the_declared_schema(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_opening_twice_changes_nothing(tmp_path: Path) -> None:
-    settings = Settings(data_dir=str(tmp_path))
+def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
+    settings = empty_settings
     first = open_storage(settings)
     gate = first.add_camera(NewCamera(alias="Gate", source="a"))
     first.close()
@@ -70,11 +70,13 @@ def test_opening_twice_changes_nothing(tmp_path: Path) -> None:
         second.close()
 
 
-def test_an_old_database_is_upgraded_with_its_data(tmp_path: Path, make_flow: FlowMaker) -> None:
+def test_an_old_database_is_upgraded_with_its_data(
+    tmp_path: Path, empty_settings: Settings, make_flow: FlowMaker
+) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(PACKAGE_MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     (scripts / "versions" / "0002_notes.py").write_text(SECOND_REVISION)
-    settings = Settings(data_dir=str(tmp_path / "data"))
+    settings = empty_settings
     # A data directory as the first release left it.
     old = open_storage(settings)
     gate = old.add_camera(NewCamera(alias="Gate", source="a"))
@@ -105,8 +107,8 @@ def test_an_old_database_is_upgraded_with_its_data(tmp_path: Path, make_flow: Fl
         open_storage(settings)
 
 
-def test_an_empty_database_is_migrated_from_nothing(tmp_path: Path) -> None:
-    engine = create_sql_engine(Settings(data_dir=str(tmp_path)))
+def test_an_empty_database_is_migrated_from_nothing(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
     try:
         assert migrate.current_revision(engine) is None
         migrate.upgrade(engine, revision="0001")

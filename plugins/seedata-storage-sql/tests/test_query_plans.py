@@ -21,6 +21,9 @@ from seedata_core.filter_ast import MATCH_ALL, And, Cond, Node, Not
 from seedata_core.models import FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
+DATABASES = ("sqlite",)
+"""These tests are about SQLite itself."""
+
 FlowMaker = Callable[..., NewFlow]
 
 

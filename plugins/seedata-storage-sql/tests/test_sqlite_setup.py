@@ -17,6 +17,9 @@ from seedata_core.errors import ConfigError, StorageUnavailable
 from seedata_core.models import NewCamera
 from seedata_core.settings import Settings
 
+DATABASES = ("sqlite",)
+"""These tests are about SQLite itself."""
+
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

@@ -7,6 +7,7 @@ import click
 from .alpr import alpr
 from .cameras import cameras
 from .common import SeedataGroup
+from .db import db
 from .demo import demo
 from .flows import flows
 from .keys import keys
@@ -30,7 +31,7 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
     ctx.obj = {"config_file": config_file, "overrides": {"data_dir": data_dir}}
 
 
-for command in (serve, demo, users, cameras, flows, alpr, keys):
+for command in (serve, demo, users, cameras, flows, alpr, keys, db):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -8,6 +8,7 @@ import click
 import msgspec
 
 from seedata_core.errors import FilterError
+from seedata_core.filter_ast import Node
 from seedata_core.service import Seedata
 from seedata_core.storage import ImportResult
 from seedata_core.transfer import CameraIds, ImportLineError, export_lines, read_lines
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def flows() -> None:
-    """Move flows in and out as JSON Lines."""
+    """Move flows in and out as JSON Lines; read stored flows again."""
 
 
 def _lines(stream: BinaryIO, advance: Callable[[int], None]) -> Iterator[bytes]:
@@ -68,20 +69,53 @@ def _import(
     return seedata.storage.import_flows(records, batch_size=batch_size)
 
 
+def _where(seedata: Seedata, filter_json: str | None) -> Node:
+    """The --filter option as a checked condition; bad JSON or a bad filter is a usage error (exit 2)."""
+    try:
+        raw = msgspec.json.decode(filter_json) if filter_json else None
+    except msgspec.DecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from exc
+    try:
+        return seedata.parse_filter(raw)
+    except FilterError as exc:
+        raise click.BadParameter(exc.message, param_hint="--filter") from exc
+
+
 @flows.command("export")
 @click.option("--filter", "filter_json", help='A search filter, e.g. \'{"camera": "gate_1"}\'.')
 @click.option("-o", "--output", type=click.File("wb"), default="-", help="Output file (default stdout).")
 @click.pass_context
 def export(ctx: click.Context, filter_json: str | None, output: BinaryIO) -> None:
     """Write flows, oldest first, as JSON Lines with their pictures."""
-    try:
-        raw = msgspec.json.decode(filter_json) if filter_json else None
-    except msgspec.DecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from exc
     with open_seedata(ctx) as seedata:
-        try:
-            where = seedata.parse_filter(raw)
-        except FilterError as exc:
-            raise click.BadParameter(exc.message, param_hint="--filter") from exc
+        where = _where(seedata, filter_json)
         for line in export_lines(seedata.storage, where, seedata.zone):
             output.write(line)
+
+
+@flows.command("reread")
+@click.option(
+    "--filter", "filter_json", help="Only flows matching this search filter, e.g. '{\"plate\": null}'."
+)
+@click.pass_context
+def reread(ctx: click.Context, filter_json: str | None) -> None:
+    """Run the configured ALPR engine again on the stored pictures of flows (all, or those matching --filter).
+
+    Each flow's plate, score, lpr_version and plate picture are replaced; its picture, time and trigger
+    mode stay. Use it after an engine failure (flows stored with a null plate) or an engine upgrade.
+    """
+    from seedata_core.reread import reread_flows
+
+    with open_seedata(ctx) as seedata:
+        where = _where(seedata, filter_json)
+        total = seedata.storage.count_flows(where)
+        bar: ProgressBar[int]
+        with click.progressbar(length=total, label="rereading", file=sys.stderr) as bar:
+            result = reread_flows(seedata.storage, seedata.reader, where, progress=lambda _: bar.update(1))
+    click.echo(
+        f"read {result.read} flows again: {result.changed} changed plate, "
+        f"{result.skipped} without a picture, {result.failed} failed",
+        err=True,
+    )
+    if result.failed:
+        ctx.exit(1)

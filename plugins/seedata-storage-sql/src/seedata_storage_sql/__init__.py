@@ -15,12 +15,29 @@ from sqlalchemy import exc as sa_exc
 from seedata_core.errors import StorageUnavailable
 from seedata_core.settings import Settings
 
-from .engine import create_sql_engine
+from .engine import create_sql_engine, one_line
 from .images import ImageStore
-from .migrate import upgrade
+from .migrate import current_revision, upgrade
 from .storage import SqlStorage
 
-__all__ = ["SqlStorage", "open_storage"]
+__all__ = ["SqlStorage", "open_storage", "upgrade_database"]
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str | None]:
+    """Bring the database of ``settings`` to the newest schema revision, touching nothing else.
+
+    Returns the revisions before and after (``None`` before: a database without our tables). Raises
+    :class:`~seedata_core.errors.StorageUnavailable` as :func:`open_storage` does.
+    """
+    engine = create_sql_engine(settings)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return before, current_revision(engine)
+    except sa_exc.OperationalError as exc:
+        raise StorageUnavailable(f"cannot open the database: {one_line(exc.orig)}") from exc
+    finally:
+        engine.dispose()
 
 
 def open_storage(settings: Settings) -> SqlStorage:
@@ -47,7 +64,7 @@ def open_storage(settings: Settings) -> SqlStorage:
             raise
     except sa_exc.OperationalError as exc:
         engine.dispose()
-        raise StorageUnavailable(f"cannot open the database: {exc.orig}") from exc
+        raise StorageUnavailable(f"cannot open the database: {one_line(exc.orig)}") from exc
     except BaseException:
         engine.dispose()
         raise

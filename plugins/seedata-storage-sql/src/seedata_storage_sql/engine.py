@@ -1,4 +1,14 @@
-"""The SQLAlchemy engine: connection settings, and transactions that begin the way we ask.
+"""The SQLAlchemy engine: the driver for each database, connection settings, and transactions that
+begin the way we ask.
+
+``database_url`` picks the database: ``sqlite:///path``, ``postgresql://`` (driver psycopg 3) or
+``mariadb://`` / ``mysql://`` (driver PyMySQL); a URL naming one of those drivers
+(``postgresql+psycopg://``, ``mariadb+pymysql://``) is taken as it is, other drivers are refused.
+
+PostgreSQL and MariaDB connections get the statement deadline from the server itself, set once per
+connection as it opens: ``statement_timeout`` and ``lock_timeout`` on PostgreSQL, ``max_statement_time``
+and ``innodb_lock_wait_timeout`` on MariaDB. MariaDB sessions also read committed data, as PostgreSQL's
+do, and keep times in UTC.
 
 SQLite connections get, each as it is opened: WAL (readers never wait for the writer),
 ``synchronous=NORMAL`` (no fsync per commit; a power cut may lose the last commits, never consistency),
@@ -12,6 +22,7 @@ and then cost no transaction round trip.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -33,14 +44,59 @@ WRITE_OPTION = "seedata_write"
 POOL_SIZE = 8
 POOL_OVERFLOW = 32
 
+DRIVERS = {
+    "sqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+"""The URL scheme of each database, and the one driver the storage runs it with."""
+
+
+def database_url(raw: str) -> URL:
+    """``raw`` with its driver made explicit (module docstring); ``ConfigError`` for anything else."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:  # SQLAlchemy's ArgumentError, or a ValueError from a bad port
+        raise ConfigError(f"database_url is not a database URL: {exc}") from exc
+    backend, _, driver = url.drivername.partition("+")
+    wanted = DRIVERS.get(backend)
+    if wanted is None:
+        raise ConfigError(
+            f"database_url: unsupported database {backend!r} (use sqlite, postgresql or mariadb)"
+        )
+    if driver and url.drivername != wanted and not (backend == "sqlite" and driver == "pysqlite"):
+        raise ConfigError(f"database_url: unsupported driver {url.drivername!r}, use {wanted!r}")
+    if backend in ("mysql", "mariadb"):
+        # Full Unicode (MariaDB's "utf8" is three bytes at most).
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url.set(drivername=wanted)
+
+
+def one_line(error: object) -> str:
+    """A driver's error message on one line (psycopg's run over several)."""
+    return " ".join(str(error).split())
+
 
 def create_sql_engine(settings: Settings) -> Engine:
     """An engine for ``settings.resolved_database_url``; a new SQLite file is created with mode 0600."""
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+    url = database_url(settings.resolved_database_url)
+    timeout_ms = settings.statement_timeout_ms
+    match url.get_backend_name():
+        case "postgresql":
+            # libpq's "options": server settings applied as each connection opens, no round trip.
+            options = f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms} -c timezone=UTC"
+            return _server_engine(url, {"options": options})
+        case "mysql" | "mariadb":
+            init = (
+                f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}, "
+                f"innodb_lock_wait_timeout = {max(1, math.ceil(timeout_ms / 1000))}, "
+                "time_zone = '+00:00'"
+            )
+            return _server_engine(url, {"init_command": init}, isolation_level="READ COMMITTED")
     _create_sqlite_file(url)
-    busy_ms = settings.statement_timeout_ms
+    busy_ms = timeout_ms
     engine = create_engine(
         url,
         poolclass=QueuePool,
@@ -51,6 +107,18 @@ def create_sql_engine(settings: Settings) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect(busy_ms))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _server_engine(url: URL, connect_args: dict[str, Any], **options: Any) -> Engine:
+    return create_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        # A connection the server closed (restart, idle timeout) is replaced instead of failing a request.
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        **options,
+    )
 
 
 def _create_sqlite_file(url: URL) -> None:

@@ -162,6 +162,14 @@ class ImageStore:
             with suppress(FileNotFoundError):
                 (self.own / _staged_name(key)).unlink()
 
+    def remove(self, keys: Iterable[str]) -> None:
+        """Delete published pictures that no row names any more (a replaced plate picture)."""
+        for key in keys:
+            if _KEY.match(key) is None:
+                continue
+            with suppress(FileNotFoundError):
+                (self.root / key).unlink()
+
     # -- reading ---------------------------------------------------------------------------------
     def read(self, key: str | None) -> bytes | None:
         """The picture stored under ``key``; ``None`` for no key, or a file that is gone."""

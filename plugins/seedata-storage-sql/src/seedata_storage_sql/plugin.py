@@ -9,7 +9,7 @@ from seedata_core.storage import StorageSpec
 
 from . import open_storage
 
-SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
 
 
 @hookimpl

@@ -16,15 +16,24 @@ Indexes of ``flows`` and the queries they serve (``id`` is the primary key, SQLi
   both, every pattern of a plate of two or more characters is an index range (see :mod:`.where`).
 
 ``plate like`` (a substring) has no index that helps; it scans, under the statement timeout.
+
+Text compares exactly, as on SQLite, on every database: MariaDB tables use the ``utf8mb4_nopad_bin``
+collation (its default is case- and trailing-space-insensitive, which would merge ``Gate`` and
+``GATE``), and PostgreSQL's key columns use ``COLLATE "C"``, so a range on a prefix (:mod:`.where`)
+covers exactly the strings with that prefix, in code-point order, as the index stores them.
+Scores are ``DOUBLE`` on MariaDB, whose ``FLOAT`` is single precision.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -47,6 +56,20 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # On SQLite only ``INTEGER PRIMARY KEY`` is the rowid; BIGINT elsewhere.
 FlowId = BigInteger().with_variant(Integer(), "sqlite")
+Score = Float().with_variant(Double(), "mysql", "mariadb")
+
+MARIADB_TABLE: dict[str, Any] = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("charset", "utf8mb4"), ("collate", "utf8mb4_nopad_bin"))
+}
+"""Table options for MariaDB: exact (binary, no-pad) text comparison, full Unicode."""
+
+
+def Key(length: int) -> String:
+    """A string compared by code point: ``COLLATE "C"`` on PostgreSQL (the others are binary)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 
 cameras = Table(
     "cameras",
@@ -63,6 +86,7 @@ cameras = Table(
     CheckConstraint("capture_mode IN ('auto', 'manual', 'both')", name="capture_mode"),
     # AUTOINCREMENT: a removed camera's id is never given to another one.
     sqlite_autoincrement=True,
+    **MARIADB_TABLE,
 )
 
 users = Table(
@@ -76,6 +100,7 @@ users = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_us", BigInteger, nullable=False),
     sqlite_autoincrement=True,
+    **MARIADB_TABLE,
 )
 
 flows = Table(
@@ -84,10 +109,10 @@ flows = Table(
     Column("id", FlowId, primary_key=True, autoincrement=True),
     Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
     Column("ts", BigInteger, nullable=False),
-    Column("plate", String(64), nullable=True),
-    Column("plate_key", String(64), nullable=True),
-    Column("plate_rkey", String(64), nullable=True),
-    Column("score", Float, nullable=False),
+    Column("plate", Key(64), nullable=True),
+    Column("plate_key", Key(64), nullable=True),
+    Column("plate_rkey", Key(64), nullable=True),
+    Column("score", Score, nullable=False),
     Column("trigger_mode", String(8), nullable=False),
     Column("lpr_version", String(128), nullable=False),
     Column("image_key", String(128), nullable=True),
@@ -95,6 +120,7 @@ flows = Table(
     CheckConstraint("trigger_mode IN ('manual', 'auto')", name="trigger_mode"),
     # AUTOINCREMENT: API clients keep flow ids; one must never come back as another flow.
     sqlite_autoincrement=True,
+    **MARIADB_TABLE,
 )
 Index(None, flows.c.ts, flows.c.id)
 Index(None, flows.c.camera_id, flows.c.ts, flows.c.id)
@@ -109,6 +135,7 @@ signing_keys = Table(
     Column("kid", String(64), nullable=False, unique=True),
     Column("private_pem", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    **MARIADB_TABLE,
 )
 
 counters = Table(
@@ -116,6 +143,7 @@ counters = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+    **MARIADB_TABLE,
 )
 
 TOTAL_FLOWS = "flows"

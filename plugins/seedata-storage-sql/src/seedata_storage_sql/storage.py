@@ -5,6 +5,12 @@ one flow by id, the cameras and the counters) are compiled once and run on the d
 :mod:`.prepared`). Every insert adds to the ``counters`` rows in its own transaction, so the unfiltered
 count, and any count that tests only the camera, reads counters instead of counting rows. Reads of
 flows run under the ``statement_timeout_ms`` deadline; writes wait at most that long for the lock.
+
+On PostgreSQL and MariaDB, writers of flows take the row lock of the total counter first (SQLite's
+write lock does the same for every write), so concurrent inserts and imports of any number of
+processes are serialised where they meet: counters stay exact, an import's check for existing ids
+holds until it commits, and PostgreSQL's id sequence is moved past imported ids before any insert
+could draw one of them.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy import exc as sa_exc
@@ -44,7 +51,7 @@ from seedata_core.models import Camera, Flow, FlowImages, NewCamera, NewFlow, Si
 from seedata_core.storage import ImportResult
 from seedata_core.timezones import from_epoch
 
-from .engine import WRITE_OPTION, bulk_load
+from .engine import WRITE_OPTION, bulk_load, one_line
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
 from .schema import TOTAL_FLOWS, camera_flows_counter, cameras, counters, flows, signing_keys, users
@@ -178,6 +185,31 @@ def _insert_flows(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 _EXISTING_IDS = select(flows.c.id).where(flows.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK_FLOW_WRITES = select(counters.c.value).where(counters.c.name == TOTAL_FLOWS).with_for_update()
+# Moves the sequence to ``top`` unless it is past it already (``setval`` ignores transactions: a
+# rollback keeps the move, which only skips ids).
+_PG_SKIP_IDS = text(
+    "SELECT setval(seq, GREATEST(:top, COALESCE(pg_sequence_last_value(seq), 0), 1)) "
+    "FROM (SELECT pg_get_serial_sequence('flows', 'id')::regclass AS seq) AS s"
+)
+
+
+def _skip_given_ids(conn: Connection, top: int) -> None:
+    """Make the ids that new flows draw start above ``top``, an id given by the caller.
+
+    SQLite (AUTOINCREMENT) and MariaDB (AUTO_INCREMENT) do this themselves on insert; a PostgreSQL
+    sequence does not, and would hand out an imported id again.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_SKIP_IDS, {"top": top})
+
+
+def _timed_out(reason: object) -> bool:
+    """Whether a driver error says that the statement deadline stopped the statement."""
+    message = str(reason)
+    # SQLite's interrupt (the watchdog); MariaDB's "Query execution was interrupted
+    # (max_statement_time exceeded)"; PostgreSQL's "canceling statement due to statement timeout".
+    return "interrupted" in message or "statement timeout" in message
 
 
 def _existing_ids(conn: Connection, ids: Collection[int]) -> set[int]:
@@ -209,7 +241,15 @@ class SqlStorage:
         self._watchdog = Watchdog()
         # touch_camera() runs per frame; one write per camera and second is all the API can show.
         self._touched: dict[int, int] = {}
-        self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.OperationalError
+        dbapi = engine.dialect.loaded_dbapi
+        # PyMySQL reports some server errors (a statement stopped by max_statement_time among them)
+        # as InternalError.
+        self._database_errors: tuple[type[Exception], ...] = (
+            sa_exc.OperationalError,
+            sa_exc.InternalError,
+            dbapi.OperationalError,
+            dbapi.InternalError,
+        )
         dialect = engine.dialect
         self._counter = Prepared(
             select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
@@ -248,13 +288,13 @@ class SqlStorage:
             raise StorageUnavailable("the storage is closed")
         try:
             yield
-        except (sa_exc.OperationalError, self._driver_error) as exc:
-            reason = exc.orig if isinstance(exc, sa_exc.OperationalError) else exc
-            if "interrupted" in str(reason):
+        except self._database_errors as exc:
+            reason = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+            if _timed_out(reason):
                 raise StorageUnavailable(
                     f"the query ran longer than statement_timeout_ms ({self._timeout_s * 1000:.0f} ms)"
                 ) from exc
-            raise StorageUnavailable(f"the database is unavailable: {reason}") from exc
+            raise StorageUnavailable(f"the database is unavailable: {one_line(reason)}") from exc
         except sa_exc.TimeoutError as exc:
             raise StorageUnavailable("no database connection became free in time") from exc
 
@@ -483,13 +523,16 @@ class SqlStorage:
                 alias = conn.execute(select(cameras.c.alias).where(cameras.c.id == flow.camera_id)).scalar()
                 if alias is None:
                     raise NotFound(f"camera {flow.camera_id}")
+                # Counted first: the total's row lock then covers the id it draws (module docstring).
+                self._count(conn, {flow.camera_id: 1})
                 if values["id"] is None:
                     del values["id"]
+                else:
+                    _skip_given_ids(conn, values["id"])
                 try:
                     flow_id = _new_id(conn.execute(insert(flows).values(**values)))
                 except sa_exc.IntegrityError as exc:
                     raise Conflict(f"flow {flow.id} exists") from exc
-                self._count(conn, {flow.camera_id: 1})
         except BaseException:
             self.images.discard(staged.present())
             raise
@@ -550,6 +593,7 @@ class SqlStorage:
                     staged.extend(keys.present())
                 self.images.sync()
             with conn.begin():
+                conn.execute(_LOCK_FLOW_WRITES)
                 cameras_used = {values["camera_id"] for values, _ in wanted.values()}
                 missing = cameras_used - set(conn.execute(select(cameras.c.id)).scalars())
                 if missing:
@@ -557,6 +601,7 @@ class SqlStorage:
                 existing = _existing_ids(conn, wanted)
                 rows = [values for flow_id, (values, _) in wanted.items() if flow_id not in existing]
                 if rows:
+                    _skip_given_ids(conn, max(row["id"] for row in rows))
                     _insert_flows(conn, rows)
                     self._count(conn, Counter(row["camera_id"] for row in rows))
         except BaseException:
@@ -570,8 +615,9 @@ class SqlStorage:
     @staticmethod
     def _count(conn: Connection, added: Mapping[int, int]) -> None:
         """Add to the flow counters, in the caller's transaction."""
+        # The total first and the cameras in order: every writer locks rows in the same order.
         steps = {TOTAL_FLOWS: sum(added.values())}
-        steps.update((camera_flows_counter(camera_id), n) for camera_id, n in added.items())
+        steps.update((camera_flows_counter(camera_id), n) for camera_id, n in sorted(added.items()))
         for name, n in steps.items():
             done = conn.execute(
                 update(counters).where(counters.c.name == name).values(value=counters.c.value + n)
@@ -580,6 +626,49 @@ class SqlStorage:
                 conn.execute(insert(counters).values(name=name, value=n))
 
     # -- flows: reading --------------------------------------------------------------------------
+    def update_flow_read(
+        self, flow_id: int, *, plate: str | None, score: float, lpr_version: str, plate_image: bytes | None
+    ) -> Flow:
+        """Replace a flow's read; the new plate picture is staged and published like :meth:`add_flow`'s,
+        and the old one is deleted once the row no longer names it."""
+        old = self.get_flow(flow_id)
+        if old is None:
+            raise NotFound(f"Object not found: {flow_id}")
+        read = NewFlow(
+            camera_id=old.camera_id,
+            plate=plate,
+            score=score,
+            timestamp=old.timestamp,
+            trigger_mode=old.trigger_mode,
+            lpr_version=lpr_version,
+        )
+        staged = self.images.stage(epoch_seconds(old.timestamp), FlowImages(plate_image=plate_image))
+        values = _flow_values(read, staged)
+        changes = {
+            name: values[name]
+            for name in ("plate", "plate_key", "plate_rkey", "score", "lpr_version", "plate_image_key")
+        }
+        try:
+            if staged.present():
+                self.images.sync()
+            with self._connect(write=True) as conn:
+                updated = conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes)).rowcount
+            if not updated:
+                raise NotFound(f"Object not found: {flow_id}")
+        except BaseException:
+            self.images.discard(staged.present())
+            raise
+        self.images.publish(staged.present())
+        if old.plate_image_key is not None:
+            self.images.remove([old.plate_image_key])
+        return msgspec.structs.replace(
+            old,
+            plate=values["plate"],
+            score=values["score"],
+            lpr_version=lpr_version,
+            plate_image_key=staged.plate_image_key,
+        )
+
     def get_flow(self, flow_id: int) -> Flow | None:
         rows = self._fetch(self._by_id, {"id": flow_id})
         return _flow(rows[0]) if rows else None

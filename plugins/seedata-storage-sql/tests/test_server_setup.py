@@ -1,0 +1,120 @@
+"""How PostgreSQL and MariaDB connections and tables are set up: deadlines, isolation, collations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from seedata_storage_sql import SqlStorage, open_storage
+from sqlalchemy import text
+
+from seedata_core.errors import StorageUnavailable
+from seedata_core.models import FlowImages, NewCamera, NewFlow
+from seedata_core.settings import Settings
+
+DATABASES = ("postgresql", "mariadb")
+"""SQLite's own setup is tested in test_sqlite_setup."""
+
+SettingsMaker = Callable[..., Settings]
+
+
+def test_every_connection_gets_the_deadline(make_settings: SettingsMaker) -> None:
+    storage = open_storage(make_settings(statement_timeout_ms=1234))
+    try:
+        # Several connections at once, so the pool has to open more than one.
+        with storage.engine.connect() as first, storage.engine.connect() as second:
+            for conn in (first, second):
+                if conn.dialect.name == "postgresql":
+                    row = conn.execute(
+                        text(
+                            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'),"
+                            " current_setting('TimeZone')"
+                        )
+                    ).one()
+                    assert tuple(row) == ("1234ms", "1234ms", "UTC")
+                else:
+                    row = conn.execute(
+                        text(
+                            "SELECT @@max_statement_time, @@innodb_lock_wait_timeout, @@time_zone,"
+                            " @@tx_isolation, @@character_set_client"
+                        )
+                    ).one()
+                    assert tuple(row) == (1.234, 2, "+00:00", "READ-COMMITTED", "utf8mb4")
+    finally:
+        storage.close()
+
+
+def test_text_columns_compare_exactly(storage: SqlStorage) -> None:
+    with storage.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            collations = conn.execute(
+                text(
+                    "SELECT column_name, collation_name FROM information_schema.columns"
+                    " WHERE table_name = 'flows' AND collation_name IS NOT NULL ORDER BY column_name"
+                )
+            ).all()
+            assert collations == [("plate", "C"), ("plate_key", "C"), ("plate_rkey", "C")]
+        else:
+            tables = conn.execute(
+                text(
+                    "SELECT table_name, table_collation FROM information_schema.tables"
+                    " WHERE table_schema = DATABASE() AND table_name != 'alembic_version'"
+                    " ORDER BY table_name"
+                )
+            ).all()
+            assert tables == [
+                (name, "utf8mb4_nopad_bin")
+                for name in ("cameras", "counters", "flows", "signing_keys", "users")
+            ]
+            types = dict(
+                conn.execute(
+                    text(
+                        "SELECT column_name, column_type FROM information_schema.columns"
+                        " WHERE table_schema = DATABASE() AND table_name = 'flows'"
+                    )
+                ).all()
+            )
+            assert (types["id"], types["score"]) == ("bigint(20)", "double")
+
+
+def test_a_write_waits_for_a_lock_at_most_the_deadline(
+    make_settings: SettingsMaker, make_flow: Callable[..., NewFlow]
+) -> None:
+    storage = open_storage(make_settings(statement_timeout_ms=1000))
+    try:
+        camera = storage.add_camera(NewCamera(alias="Gate", source="s"))
+        with storage.engine.connect() as holder:
+            # Another process's transaction holds the total counter, which every flow write takes.
+            holder.execute(text("UPDATE counters SET value = value WHERE name = 'flows'"))
+            with pytest.raises(StorageUnavailable):
+                storage.add_flow(make_flow(camera.id), FlowImages())
+            holder.rollback()
+        storage.add_flow(make_flow(camera.id), FlowImages())
+    finally:
+        storage.close()
+
+
+def test_two_processes_migrating_at_once_migrate_once(empty_settings: Settings) -> None:
+    opened: list[SqlStorage] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(open_storage(empty_settings))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        with opened[0].engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert conn.execute(text("SELECT name, value FROM counters")).all() == [("flows", 0)]
+    finally:
+        for storage in opened:
+            storage.close()
