@@ -142,6 +142,7 @@ class Seedata:
             auto=AutoOptions(fps=settings.auto_fps, window=settings.auto_window),
             source_options=settings.source_options,
             sync_interval=settings.camera_sync_interval,
+            lease_ttl=settings.camera_lease_ttl,
         )
 
     def start_workers(self) -> CameraWorkers:

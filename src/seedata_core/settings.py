@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     auto_window: float = 3.0
     snapshot_timeout: float = 3.0
     camera_sync_interval: float = 2.0
+    # How long a process's claim on a camera lasts unrenewed: when it dies, another process takes its
+    # cameras over within camera_lease_ttl + camera_sync_interval seconds.
+    camera_lease_ttl: float = 15.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -58,9 +61,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "auto_window",
             "snapshot_timeout",
             "camera_sync_interval",
+            "camera_lease_ttl",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.camera_lease_ttl <= self.camera_sync_interval:
+            raise ConfigError(
+                f"camera_lease_ttl ({self.camera_lease_ttl}) must exceed camera_sync_interval "
+                f"({self.camera_sync_interval}), which renews the leases"
+            )
         if not 0 <= self.min_score <= 1:
             raise ConfigError(f"min_score must be 0..1, got {self.min_score}")
         if self.timezone is not None:

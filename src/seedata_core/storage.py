@@ -10,7 +10,7 @@ Times are aware UTC ``datetime`` objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -70,6 +70,26 @@ class Storage(Protocol):
 
     def touch_camera(self, camera_id: int, keep_alive: datetime) -> None:
         """Record that a frame arrived from the camera at ``keep_alive``."""
+        ...
+
+    def claim_cameras(
+        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime
+    ) -> set[int]:
+        """Take or renew the leases of these cameras for ``owner``; the ids whose lease it holds after.
+
+        A lease says which server process watches a camera, so that several processes on one database
+        watch each camera exactly once. Atomically, for each id of an existing camera: the lease is
+        taken, or renewed, until ``now + ttl`` (seconds) when the camera has none, when its lease
+        expired before ``now``, or when ``owner`` holds it already; a lease another owner holds
+        unexpired is left alone. Owners call this again well within ``ttl`` to keep their cameras, and
+        processes sharing a database need clocks that agree to well within ``ttl``. ``owner`` is at
+        most 64 characters.
+        """
+        ...
+
+    def release_cameras(self, owner: str, camera_ids: Collection[int]) -> None:
+        """Give up ``owner``'s leases of these cameras (on a clean stop), so another process may take
+        them over at once instead of after they expire; leases of other owners are left alone."""
         ...
 
     # -- users -----------------------------------------------------------------------------------

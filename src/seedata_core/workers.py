@@ -7,11 +7,19 @@ frames, skips those without motion, reads plates and groups one vehicle's reads 
 :class:`CameraWorkers` reads the cameras from storage every ``sync_interval`` seconds and starts,
 restarts or stops workers to match, so a camera added, changed, disabled or removed while the server
 runs takes effect without a restart, whichever process changed it.
+
+Several server processes may share one database: each enabled camera is watched by the one process
+that holds its lease (:meth:`~seedata_core.storage.Storage.claim_cameras`). Every sync renews this
+process's leases and takes those that are free or expired, so when a process dies its cameras pass to
+another within ``lease_ttl + sync_interval`` seconds; a clean stop releases them at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -51,6 +59,11 @@ class AutoOptions(msgspec.Struct, frozen=True, kw_only=True):
 
     fps: float = 5.0
     window: float = 3.0
+
+
+def default_owner() -> str:
+    """This process's name in camera leases: host, process id and a random part (a pid comes back)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def _config(camera: Camera) -> Camera:
@@ -171,6 +184,9 @@ class CameraWorkers:
 
     ``source_options`` maps a frame-source kind's name (``ffmpeg``, ...) to the options its
     ``open`` receives. ``snapshot_interval`` is how often a camera that has only a snapshot URL is polled.
+    ``owner`` names this process in camera leases (unique among the processes sharing the database;
+    64 characters at most); ``lease_ttl`` is how long a lease lasts unrenewed, longer than
+    ``sync_interval``, which renews it.
     """
 
     def __init__(
@@ -183,7 +199,11 @@ class CameraWorkers:
         source_options: Mapping[str, Mapping[str, Any]] | None = None,
         sync_interval: float = 2.0,
         snapshot_interval: float = 1.0,
+        owner: str | None = None,
+        lease_ttl: float = 15.0,
     ) -> None:
+        if lease_ttl <= sync_interval:
+            raise ValueError(f"lease_ttl ({lease_ttl}) must exceed sync_interval ({sync_interval})")
         self.storage = storage
         self.plugins = plugins
         self.reader = reader
@@ -191,7 +211,11 @@ class CameraWorkers:
         self.source_options = dict(source_options or {})
         self.sync_interval = sync_interval
         self.snapshot_interval = snapshot_interval
+        self.owner = owner or default_owner()
+        self.lease_ttl = lease_ttl
         self._workers: dict[int, CameraWorker] = {}
+        self._leased: set[int] = set()
+        self._renewed_at = time.monotonic()
         self._failed: dict[int, Camera] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -204,10 +228,19 @@ class CameraWorkers:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop following changes and stop every worker. Idempotent."""
+        """Stop following changes, stop every worker and release the leases. Idempotent."""
         self._stopped.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
+        self._stop_workers()
+        leased, self._leased = self._leased, set()
+        try:
+            self.storage.release_cameras(self.owner, leased)
+        except Exception:
+            # They expire by themselves; another process then takes them over a little later.
+            log.warning("camera workers: cannot release the camera leases", exc_info=True)
+
+    def _stop_workers(self) -> None:
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
@@ -233,12 +266,26 @@ class CameraWorkers:
         return None if worker is None else worker.latest()
 
     def sync(self) -> None:
-        """Start, restart or stop workers so that exactly the enabled cameras are watched as configured."""
-        wanted = {
+        """Start, restart or stop workers so that exactly the enabled cameras whose lease this process
+        holds are watched as configured; renew those leases, take the free ones, release the others."""
+        enabled = {
             camera.id: camera
             for camera in self.storage.list_cameras()
             if camera.enabled and (camera.source or camera.snapshot_url)
         }
+        asked_at = time.monotonic()
+        leased = self.storage.claim_cameras(
+            self.owner, enabled.keys(), ttl=self.lease_ttl, now=datetime.now(UTC)
+        )
+        self._renewed_at = asked_at
+        unwanted = self._leased - enabled.keys()  # disabled or removed: another process must not wait
+        self._leased = leased
+        if unwanted:
+            self.storage.release_cameras(self.owner, unwanted)
+        for camera_id in self._workers.keys() & enabled.keys() - leased:
+            # Our lease expired (a pause longer than lease_ttl) and another process took the camera.
+            log.warning("camera %s: another process watches it now", enabled[camera_id].alias)
+        wanted = {camera_id: camera for camera_id, camera in enabled.items() if camera_id in leased}
         with self._lock:
             stale = [
                 worker
@@ -288,3 +335,8 @@ class CameraWorkers:
                 self.sync()
             except Exception:
                 log.warning("camera workers: cannot read the cameras; retrying", exc_info=True)
+                if self._workers and time.monotonic() - self._renewed_at > self.lease_ttl:
+                    # Our leases have expired: another process may be watching these cameras now.
+                    log.warning("camera workers: leases not renewed in time; stopping the workers")
+                    self._stop_workers()
+                    self._leased = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,13 @@ from seedata_core.settings import Settings
 FlowMaker = Callable[..., NewFlow]
 PACKAGE_MIGRATIONS = Path(migrate.__file__).parent / "migrations"
 
-SECOND_REVISION = '''"""A revision shipped after the first, for the upgrade test."""
+NEXT_REVISION = '''"""A revision shipped after the package's last, for the upgrade test."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0099"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -62,7 +63,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0001"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0002"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -75,21 +76,21 @@ def test_an_old_database_is_upgraded_with_its_data(
 ) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(PACKAGE_MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_notes.py").write_text(SECOND_REVISION)
+    (scripts / "versions" / "0099_notes.py").write_text(NEXT_REVISION)
     settings = empty_settings
-    # A data directory as the first release left it.
+    # A data directory as the released package leaves it.
     old = open_storage(settings)
     gate = old.add_camera(NewCamera(alias="Gate", source="a"))
     flow = old.add_flow(make_flow(gate.id), FlowImages(image=b"frame"))
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0001"
-    migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0002"
+    migrate.upgrade(engine, script_location=str(scripts))
+    assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
     migrate.upgrade(engine, script_location=str(scripts))  # at head: nothing to do
-    assert migrate.current_revision(engine) == "0002"
+    assert migrate.current_revision(engine) == "0099"
     upgraded = SqlStorage(engine, ImageStore(settings.data_path / "images"), statement_timeout_ms=1000)
     try:
         assert upgraded.list_cameras() == [gate]
@@ -102,7 +103,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     finally:
         upgraded.close()
 
-    # The released package does not know revision 0002: it refuses rather than guess.
+    # The released package does not know revision 0099: it refuses rather than guess.
     with pytest.raises(StorageUnavailable, match="newer version"):
         open_storage(settings)
 
@@ -117,3 +118,29 @@ def test_an_empty_database_is_migrated_from_nothing(empty_settings: Settings) ->
             assert conn.execute(text("SELECT name, value FROM counters")).all() == [("flows", 0)]
     finally:
         engine.dispose()
+
+
+def test_a_first_release_database_gets_camera_leases(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
+    try:
+        migrate.upgrade(engine, revision="0001")
+        assert "camera_leases" not in inspect(engine).get_table_names()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
+                    "VALUES ('Gate', 'a', 'auto', 0, true)"
+                )
+            )
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == "0002"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM camera_leases")).scalar() == 0
+    finally:
+        engine.dispose()
+    upgraded = open_storage(empty_settings)
+    try:
+        (gate,) = upgraded.list_cameras()
+        assert upgraded.claim_cameras("me", [gate.id], ttl=5, now=datetime.now(UTC)) == {gate.id}
+    finally:
+        upgraded.close()

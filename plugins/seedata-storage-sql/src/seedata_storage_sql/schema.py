@@ -153,3 +153,21 @@ TOTAL_FLOWS = "flows"
 def camera_flows_counter(camera_id: int) -> str:
     """The name of the counter of one camera's flows."""
     return f"flows:camera:{camera_id}"
+
+
+camera_leases = Table(
+    "camera_leases",
+    metadata,
+    # Which server process watches a camera, until when (UTC epoch milliseconds); see
+    # :meth:`~seedata_storage_sql.storage.SqlStorage.claim_cameras`.
+    Column(
+        "camera_id",
+        Integer,
+        ForeignKey("cameras.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("owner", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    **MARIADB_TABLE,
+)

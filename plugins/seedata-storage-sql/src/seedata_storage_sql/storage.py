@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import msgspec
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     CursorResult,
@@ -36,12 +37,15 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
     update,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
 
 from seedata_core.errors import Conflict, NotFound, StorageUnavailable
 from seedata_core.filter_ast import Node, is_match_all
@@ -54,7 +58,16 @@ from seedata_core.timezones import from_epoch
 from .engine import WRITE_OPTION, bulk_load, one_line
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
-from .schema import TOTAL_FLOWS, camera_flows_counter, cameras, counters, flows, signing_keys, users
+from .schema import (
+    TOTAL_FLOWS,
+    camera_flows_counter,
+    camera_leases,
+    cameras,
+    counters,
+    flows,
+    signing_keys,
+    users,
+)
 from .watchdog import Watchdog
 from .where import CameraAliases, camera_only, compile_where, needs_cameras
 
@@ -219,6 +232,24 @@ def _existing_ids(conn: Connection, ids: Collection[int]) -> set[int]:
 
 def _image_keys(values: Mapping[str, Any]) -> list[str]:
     return [key for key in (values["image_key"], values["plate_image_key"]) if key is not None]
+
+
+def _insert_missing_leases(dialect: str, owner: str, camera_ids: list[int], expires_ms: int) -> Executable:
+    """An INSERT of ``owner``'s lease for each of these cameras that exists and has no lease yet.
+
+    A lease row that another process inserted first is a conflict to ignore, not an error: that
+    process won the camera.
+    """
+    rows = select(
+        cameras.c.id, literal(owner, camera_leases.c.owner.type), literal(expires_ms, BigInteger())
+    ).where(cameras.c.id.in_(camera_ids))
+    columns = ["camera_id", "owner", "expires_at"]
+    if dialect == "sqlite":
+        return sqlite.insert(camera_leases).from_select(columns, rows).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(camera_leases).from_select(columns, rows).on_conflict_do_nothing()
+    # MySQL and MariaDB.
+    return insert(camera_leases).from_select(columns, rows).prefix_with("IGNORE")
 
 
 def _checked_camera(fields: Mapping[str, Any]) -> NewCamera:
@@ -456,6 +487,51 @@ class SqlStorage:
         with self._connect(write=True) as conn:
             conn.execute(update(cameras).where(cameras.c.id == camera_id).values(keep_alive=second))
         self._touched[camera_id] = second
+
+    def claim_cameras(
+        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime
+    ) -> set[int]:
+        """Take or renew ``owner``'s camera leases; see :meth:`seedata_core.storage.Storage.claim_cameras`.
+
+        One transaction: renew the leases that are ours or expired, insert those that are missing
+        (ignoring a row another process inserted meanwhile), then read which are ours. On PostgreSQL and
+        MariaDB a concurrent UPDATE of the same lease waits for the first one and checks its condition
+        again on the committed row, so two processes never both win a camera; SQLite's write lock
+        serialises the whole transaction.
+        """
+        ids = sorted(set(camera_ids))  # one order for every process: row locks taken without deadlock
+        if not ids:
+            return set()
+        now_ms = _epoch_us(now) // 1000
+        expires_ms = now_ms + round(ttl * 1000)
+        with self._connect(write=True) as conn:
+            conn.execute(
+                update(camera_leases)
+                .where(
+                    camera_leases.c.camera_id.in_(ids),
+                    or_(camera_leases.c.owner == owner, camera_leases.c.expires_at < now_ms),
+                )
+                .values(owner=owner, expires_at=expires_ms)
+            )
+            conn.execute(_insert_missing_leases(conn.dialect.name, owner, ids, expires_ms))
+            held = conn.execute(
+                select(camera_leases.c.camera_id).where(
+                    camera_leases.c.camera_id.in_(ids), camera_leases.c.owner == owner
+                )
+            ).scalars()
+            return set(held)
+
+    def release_cameras(self, owner: str, camera_ids: Collection[int]) -> None:
+        """Delete ``owner``'s leases of these cameras."""
+        ids = sorted(set(camera_ids))
+        if not ids:
+            return
+        with self._connect(write=True) as conn:
+            conn.execute(
+                delete(camera_leases).where(
+                    camera_leases.c.camera_id.in_(ids), camera_leases.c.owner == owner
+                )
+            )
 
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, email: str, password_hash: str) -> User:
