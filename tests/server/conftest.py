@@ -1,3 +1,11 @@
+"""Fixtures for the HTTP API's tests.
+
+``settings`` (and so ``client``, ``seedata``...) is on SQLite, in the test's own data directory. A module
+that sets ``DATABASES = ALL_DATABASES`` runs each of its tests once per database of
+``SEEDATA_TEST_DATABASES`` instead: on PostgreSQL and MariaDB the test gets this run's database on that
+server, emptied for it (see :mod:`seedata_storage_sql.testing`; a server that does not answer fails).
+"""
+
 from __future__ import annotations
 
 import json
@@ -10,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from seedata_storage_sql.testing import ServerDatabases, selected_databases
 
 from seedata_core.auth import hash_password
 from seedata_core.models import User
@@ -22,10 +31,43 @@ EMAIL = "operator@example.com"
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    allowed = getattr(metafunc.module, "DATABASES", None)
+    if allowed is not None and "db" in metafunc.fixturenames:
+        # Session scope: each database's tests run together, on one database made per run.
+        metafunc.parametrize(
+            "db", [name for name in selected_databases() if name in allowed], scope="session"
+        )
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def db() -> str:
+    """The database kind the test runs on: SQLite unless its module sets ``DATABASES``."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def server_databases() -> Iterator[ServerDatabases]:
+    made = ServerDatabases()
+    yield made
+    made.drop_all()
+
+
+@pytest.fixture
+def database_url(db: str, server_databases: ServerDatabases) -> str | None:
+    """``None`` on SQLite (the data directory's file), else this run's database on that server, emptied."""
+    if db == "sqlite":
+        return None
+    url = server_databases.shared(db)
+    server_databases.empty(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return Settings(
         data_dir=str(tmp_path / "data"),
+        database_url=database_url,
         timezone="America/Sao_Paulo",
         login_attempts_per_address=8,
         login_attempts_per_account=4,

@@ -7,6 +7,7 @@ import time
 import jwt
 import pytest
 from litestar.testing import TestClient
+from seedata_storage_sql.testing import ALL_DATABASES
 
 from seedata_core.models import User
 from seedata_core.service import Seedata
@@ -14,6 +15,7 @@ from seedata_core.service import Seedata
 from .conftest import EMAIL, PASSWORD
 
 Client = TestClient  # type: ignore[type-arg]
+DATABASES = ALL_DATABASES  # every test runs on SQLite, PostgreSQL and MariaDB
 INVALID = {
     "name": "Unauthorized",
     "message": "Your request was made with invalid credentials.",

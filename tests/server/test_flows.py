@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import TestClient
+from seedata_storage_sql.testing import ALL_DATABASES
 
 from seedata_core.models import FlowImages, NewCamera, NewFlow
 from seedata_core.service import Seedata
 
 Client = TestClient  # type: ignore[type-arg]
+DATABASES = ALL_DATABASES  # every test runs on SQLite, PostgreSQL and MariaDB
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 T0 = datetime(2025, 2, 9, 1, 52, 46, tzinfo=UTC)  # 2025-02-08 22:52:46 in Sao Paulo
 

@@ -14,8 +14,6 @@ need it, with the reason: never a silent skip.
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,40 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seedata_storage_sql import SqlStorage, migrate, open_storage
-from seedata_storage_sql.engine import create_sql_engine
-from seedata_storage_sql.engine import database_url as driver_url
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy import exc as sa_exc
+from seedata_storage_sql import SqlStorage, open_storage
+from seedata_storage_sql.testing import ALL_DATABASES, ServerDatabases, selected_databases
 
 from seedata_core.models import NewCamera, NewFlow
 from seedata_core.settings import Settings
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-ALL_DATABASES = ("sqlite", "postgresql", "mariadb")
-ADMIN_URLS = {
-    "postgresql": os.environ.get(
-        "SEEDATA_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    ),
-    "mariadb": os.environ.get("SEEDATA_TEST_MARIADB_URL", "mariadb://root@127.0.0.1:3306/"),
-}
-TABLES = ("flows", "cameras", "users", "signing_keys", "counters")
-
 FlowMaker = Callable[..., NewFlow]
 SettingsMaker = Callable[..., Settings]
 Emptier = Callable[..., None]
-
-
-def selected_databases() -> tuple[str, ...]:
-    """The databases this run tests, from ``SEEDATA_TEST_DATABASES``."""
-    raw = os.environ.get("SEEDATA_TEST_DATABASES", ",".join(ALL_DATABASES))
-    names = tuple(name.strip() for name in raw.split(",") if name.strip())
-    unknown = sorted(set(names) - set(ALL_DATABASES))
-    if unknown or not names:
-        raise pytest.UsageError(
-            f"SEEDATA_TEST_DATABASES={raw!r}: name some of {', '.join(ALL_DATABASES)} (comma-separated)"
-        )
-    return names
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -65,92 +39,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         names = [name for name in selected_databases() if name in allowed]
         # Session scope: each database's tests run together, on databases made once per run.
         metafunc.parametrize("db", names, scope="session")
-
-
-class ServerDatabases:
-    """Databases made for this run on the PostgreSQL and MariaDB servers, dropped at its end."""
-
-    def __init__(self) -> None:
-        self.run_id = f"seedata_test_{os.getpid()}_{secrets.token_hex(3)}"
-        self._made: list[tuple[str, str]] = []
-        self._engines: dict[str, Engine] = {}
-        self._shared: dict[str, str] = {}
-
-    def shared(self, db: str) -> str:
-        """The URL of this run's main database on ``db``'s server, migrated (made on first use)."""
-        if db not in self._shared:
-            url = self.create(db)
-            engine = create_sql_engine(Settings(database_url=url))
-            try:
-                migrate.upgrade(engine)
-            finally:
-                engine.dispose()
-            self._shared[db] = url
-        return self._shared[db]
-
-    def create(self, db: str) -> str:
-        """The URL of a new, empty database on ``db``'s server; fails the test if the server is down."""
-        name = f"{self.run_id}_{len(self._made)}"
-        admin = self._admin(db)
-        failure = None
-        try:
-            with admin.connect() as conn:
-                if db == "postgresql":
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                else:
-                    conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        except sa_exc.OperationalError as exc:
-            failure = exc.orig
-        if failure is not None:  # outside the except block: the message alone, no chained traceback
-            pytest.fail(
-                f"{db} is not reachable at {admin.url.render_as_string(hide_password=True)}: {failure}\n"
-                "start it with scripts/start-databases, or leave it out, e.g. SEEDATA_TEST_DATABASES=sqlite",
-                pytrace=False,
-            )
-        self._made.append((db, name))
-        return admin.url.set(database=name).render_as_string(hide_password=False)
-
-    def empty(self, url: str, *, keep_cameras: bool = False) -> None:
-        """Delete every row of a migrated database (all but the cameras, with ``keep_cameras``);
-        ids start at 1 again and the counters at 0."""
-        engine = self._engines.get(url)
-        if engine is None:
-            engine = self._engines[url] = create_engine(driver_url(url))
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # a storage left open fails, not hangs
-                if keep_cameras:
-                    conn.execute(text("TRUNCATE flows RESTART IDENTITY"))
-                else:
-                    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
-            else:
-                conn.execute(text("SET SESSION lock_wait_timeout = 10, innodb_lock_wait_timeout = 10"))
-                conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-                for table in ("flows",) if keep_cameras else TABLES:
-                    conn.execute(text(f"TRUNCATE {table}"))  # also starts AUTO_INCREMENT at 1 again
-                conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
-            if keep_cameras:
-                conn.execute(text("UPDATE counters SET value = 0"))
-            else:
-                conn.execute(text("INSERT INTO counters (name, value) VALUES ('flows', 0)"))
-
-    def drop_all(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
-        for db, name in self._made:
-            with self._admin(db).connect() as conn:
-                if db == "postgresql":
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                else:
-                    conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        for engine in [e for key, e in self._engines.items() if key.startswith("admin:")]:
-            engine.dispose()
-
-    def _admin(self, db: str) -> Engine:
-        key = f"admin:{db}"
-        if key not in self._engines:
-            self._engines[key] = create_engine(driver_url(ADMIN_URLS[db]), isolation_level="AUTOCOMMIT")
-        return self._engines[key]
 
 
 @pytest.fixture(scope="session")
