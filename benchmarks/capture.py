@@ -8,7 +8,7 @@ the ffmpeg frame-source plugin, in auto mode with the ppocr engine, country ``br
 
 - *idle*: a static grey scene with mild sensor noise (``noise=alls=4:allf=t``) at an IP camera's
   steady 2 Mbit/s (720p; scaled by area), a key frame a second, no B-frames: the motion gate should
-  let through only its keep-alive frames;
+  let through nothing after the first frame;
 - *traffic*: ``make_sample_video`` (vehicles with plates passing, one every 4 s; the encoder's
   default B-frames).
 

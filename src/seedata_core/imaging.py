@@ -1,17 +1,23 @@
 """Still images in and out of :class:`~seedata_core.frames.Frame`: decode files, encode JPEG, crop.
 
-Core stays free of image libraries: the ffmpeg binary that ``imageio-ffmpeg`` ships does the codec work
-through pipes, under a timeout, so a broken or hostile file costs at most that long. Decoding asks
-ffmpeg for a binary PPM, whose header carries the size, so no probing step is needed.
+Pillow encodes and decodes in-process: every flow encodes two JPEGs, and starting an ffmpeg process for
+each cost ~14 ms of the ~57 ms a manual trigger spent on its pictures (``benchmarks/capture.py``).
+Pictures Pillow cannot open go to the ffmpeg binary that ``imageio-ffmpeg`` ships, through pipes and
+under a timeout, so a broken or hostile file costs at most that long; it answers with a binary PPM,
+whose header carries the size, so no probing step is needed.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
+import warnings
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
 
 from .errors import SeedataError
 from .frames import Frame
@@ -79,11 +85,26 @@ def decode_image(
 ) -> Frame:
     """Decode an encoded picture (JPEG, PNG, BMP, WebP, ...; the first frame of an animation).
 
-    ``captured_at`` defaults to now. Raises :class:`ImageError` when ffmpeg cannot decode ``data``
-    within ``timeout`` seconds or the picture has more than :data:`MAX_PIXELS` pixels.
+    ``captured_at`` defaults to now. Raises :class:`ImageError` when neither Pillow nor ffmpeg (within
+    ``timeout`` seconds) can decode ``data``, or the picture has more than :data:`MAX_PIXELS` pixels.
     """
     if not data:
         raise ImageError("decoding an image failed: the data is empty")
+    at = captured_at or datetime.now(UTC)
+    try:
+        with warnings.catch_warnings():
+            # _check_size applies our own limit; Pillow's error above twice its own still stands.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                _check_size(*image.size)
+                rgb = image.convert("RGB")
+                return Frame(width=rgb.width, height=rgb.height, rgb=rgb.tobytes(), captured_at=at)
+    except UnidentifiedImageError:
+        pass  # a format Pillow lacks: ffmpeg's turn
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image has more than {MAX_PIXELS} pixels") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"decoding an image failed: {exc}") from exc
     out = _run(
         ["-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1"],
         data,
@@ -91,9 +112,13 @@ def decode_image(
         "decoding an image",
     )
     width, height, pixels = _parse_ppm(out)
+    _check_size(width, height)
+    return Frame(width=width, height=height, rgb=pixels, captured_at=at)
+
+
+def _check_size(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise ImageError(f"the image has {width}x{height} pixels, more than {MAX_PIXELS}")
-    return Frame(width=width, height=height, rgb=pixels, captured_at=captured_at or datetime.now(UTC))
 
 
 def read_image(path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> Frame:
@@ -133,21 +158,15 @@ def encode_jpeg(
     *,
     box: tuple[int, int, int, int] | None = None,
     quality: int = 90,
-    timeout: float = DEFAULT_TIMEOUT,
 ) -> bytes:
     """JPEG bytes of ``frame``, or of the part inside ``box`` (a plate image), at ``quality`` 1..100."""
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
-    picture = crop(frame, box) if box is not None else frame
-    # ffmpeg's JPEG scale runs from 2 (best) to 31 (worst).
-    qscale = round(2 + (100 - quality) * 29 / 99)
-    return _run(
-        [
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{picture.width}x{picture.height}", "-i", "pipe:0",
-            "-frames:v", "1", "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", str(qscale),
-            "-pix_fmt", "yuvj420p", "pipe:1",
-        ],
-        picture.rgb,
-        timeout,
-        "encoding a JPEG",
-    )  # fmt: skip
+    image = Image.frombuffer("RGB", (frame.width, frame.height), frame.rgb, "raw", "RGB", 0, 1)
+    if box is not None:
+        x, y, w, h = clamp_box(frame, box)
+        image = image.crop((x, y, x + w, y + h))
+    out = io.BytesIO()
+    # Pillow's scale stops at 95: above it JPEG grows a lot for no visible gain.
+    image.save(out, "JPEG", quality=min(quality, 95))
+    return out.getvalue()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from seedata_core.frames import Frame
 from seedata_core.imaging import ImageError, crop, decode_image, encode_jpeg, read_image
+from seedata_core.samplevideo import bundled_sample_video
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -68,9 +69,21 @@ def test_a_missing_file_is_an_image_error(tmp_path: Path) -> None:
         read_image(tmp_path / "missing.png")
 
 
-def test_a_slow_decode_times_out() -> None:
+def test_a_slow_ffmpeg_decode_times_out() -> None:
+    # Pillow cannot open a video: its first frame is ffmpeg's to decode, under the timeout.
+    video = bundled_sample_video().read_bytes()
+    assert decode_image(video).width == 1280
     with pytest.raises(ImageError, match="took longer than"):
-        decode_image(encode_jpeg(gradient(640, 480)), timeout=0.0001)
+        decode_image(video, timeout=0.0001)
+
+
+def test_a_decompression_bomb_is_refused_without_decoding() -> None:
+    header = encode_jpeg(gradient(16, 16))
+    # The JPEG's SOF0 marker carries the size: claim 60000 x 60000 pixels.
+    at = header.index(b"\xff\xc0") + 5
+    bomb = header[:at] + (60000).to_bytes(2, "big") * 2 + header[at + 4 :]
+    with pytest.raises(ImageError, match="more than 100000000"):
+        decode_image(bomb, timeout=5)
 
 
 @settings(max_examples=60, deadline=None)

@@ -5,6 +5,7 @@ End-to-end tests with real cameras and the real engine are in tests/server/test_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from seedata_core.models import Camera, NewCamera
 from seedata_core.recording import PlateReader
 from seedata_core.storage import Storage
 from seedata_core.testing import FakeAlprEngine
-from seedata_core.trigger import TriggerRequest, run_trigger
+from seedata_core.trigger import TriggerRequest, TriggerResult, run_trigger
 
 T0 = datetime(2025, 3, 30, 12, 20, 10, tzinfo=UTC)
 
@@ -146,6 +147,24 @@ def reader_for(engine: FakeAlprEngine) -> PlateReader:
     return PlateReader(AlprEngineSpec(name="scripted", version="scripted 1.0", create=lambda _: engine))
 
 
+def trigger(
+    storage: Storage,
+    scene: Scene,
+    request: TriggerRequest,
+    reader: PlateReader,
+    take_image: Callable[[Camera], Frame | None] | None = None,
+) -> TriggerResult:
+    """The procedure on ``scene``'s camera and clock."""
+    return run_trigger(
+        request,
+        storage=storage,
+        take_image=take_image or scene.take,
+        reader=reader,
+        clock=scene.clock,
+        sleep=scene.sleep,
+    )
+
+
 @pytest.fixture
 def scene() -> Scene:
     return Scene()
@@ -159,13 +178,11 @@ def camera(seedata_storage: Storage) -> Camera:
 
 
 def test_a_plate_on_the_first_picture(seedata_storage: Storage, camera: Camera, scene: Scene) -> None:
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(camera_id=camera.id, capture_delay=1000),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(plate_on=1)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+        reader_for(ScriptedEngine(plate_on=1)),
     )
     assert scene.sleeps == [1.0]
     assert (result.retries, result.capture_delay, result.interval_between_retries) == (0, 1000, 500)
@@ -185,13 +202,8 @@ def test_a_plate_on_the_first_picture(seedata_storage: Storage, camera: Camera, 
 
 
 def test_the_camera_delay_is_the_default(seedata_storage: Storage, camera: Camera, scene: Scene) -> None:
-    result = run_trigger(
-        TriggerRequest(camera_id=camera.id),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(plate_on=1)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+    result = trigger(
+        seedata_storage, scene, TriggerRequest(camera_id=camera.id), reader_for(ScriptedEngine(plate_on=1))
     )
     assert result.capture_delay == 700
     assert scene.sleeps == [0.7]
@@ -212,15 +224,13 @@ def test_retries(
     retries: int,
     plate: str | None,
 ) -> None:
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(
             camera_id=camera.id, capture_delay=0, max_retries=max_retries, interval_between_retries=800
         ),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(plate_on=plate_on)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+        reader_for(ScriptedEngine(plate_on=plate_on)),
     )
     assert result.retries == retries
     assert result.flow.plate == plate
@@ -235,13 +245,11 @@ def test_retries(
 def test_a_stale_picture_is_no_current_image(seedata_storage: Storage, camera: Camera, scene: Scene) -> None:
     scene.frame_age = timedelta(seconds=5.5)
     with pytest.raises(NoCurrentImage, match=r"^Could not get current image from the camera$"):
-        run_trigger(
+        trigger(
+            seedata_storage,
+            scene,
             TriggerRequest(camera_id=camera.id, capture_delay=0),
-            storage=seedata_storage,
-            take_image=scene.take,
-            reader=reader_for(ScriptedEngine(plate_on=1)),
-            clock=scene.clock,
-            sleep=scene.sleep,
+            reader_for(ScriptedEngine(plate_on=1)),
         )
     assert seedata_storage.count_flows(MATCH_ALL) == 0
 
@@ -250,13 +258,11 @@ def test_a_picture_five_seconds_old_is_still_current(
     seedata_storage: Storage, camera: Camera, scene: Scene
 ) -> None:
     scene.frame_age = timedelta(seconds=5)
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(camera_id=camera.id, capture_delay=0),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(plate_on=1)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+        reader_for(ScriptedEngine(plate_on=1)),
     )
     assert result.flow.plate == "abc1234"
 
@@ -271,13 +277,12 @@ def test_a_camera_lost_during_retries_keeps_the_last_picture(
         scene.available = scene.taken < 2
         return original(cam)
 
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(camera_id=camera.id, capture_delay=0, max_retries=5),
-        storage=seedata_storage,
+        reader_for(engine),
         take_image=take_twice,
-        reader=reader_for(engine),
-        clock=scene.clock,
-        sleep=scene.sleep,
     )
     assert result.retries == 2
     assert engine.calls == 2
@@ -287,13 +292,11 @@ def test_a_camera_lost_during_retries_keeps_the_last_picture(
 def test_an_engine_failure_stores_the_picture_without_a_plate(
     seedata_storage: Storage, camera: Camera, scene: Scene
 ) -> None:
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(camera_id=camera.id, capture_delay=0, max_retries=3),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(fail=True)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+        reader_for(ScriptedEngine(fail=True)),
     )
     assert result.alpr_error == "engine down"
     assert result.retries == 0
@@ -309,14 +312,7 @@ def test_an_engine_that_cannot_be_created_is_an_engine_failure(
         raise RuntimeError("model file missing")
 
     reader = PlateReader(AlprEngineSpec(name="broken", version="broken 2.0", create=broken))
-    result = run_trigger(
-        TriggerRequest(camera_id=camera.id, capture_delay=0),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader,
-        clock=scene.clock,
-        sleep=scene.sleep,
-    )
+    result = trigger(seedata_storage, scene, TriggerRequest(camera_id=camera.id, capture_delay=0), reader)
     assert result.alpr_error is not None
     assert "model file missing" in result.alpr_error
     assert result.flow.lpr_version == "broken 2.0"
@@ -331,14 +327,7 @@ def test_unknown_and_disabled_cameras(seedata_storage: Storage, camera: Camera, 
         (off.id, CameraNotEnabled, "Camera is not enabled"),
     ]:
         with pytest.raises(error, match=rf"^{message}$"):
-            run_trigger(
-                TriggerRequest(camera_id=camera_id),
-                storage=seedata_storage,
-                take_image=scene.take,
-                reader=reader_for(ScriptedEngine()),
-                clock=scene.clock,
-                sleep=scene.sleep,
-            )
+            trigger(seedata_storage, scene, TriggerRequest(camera_id=camera_id), reader_for(ScriptedEngine()))
     assert scene.taken == 0
     assert scene.sleeps == []
 
@@ -347,12 +336,10 @@ def test_a_snapshot_camera_says_so(seedata_storage: Storage, scene: Scene) -> No
     camera = seedata_storage.add_camera(
         NewCamera(alias="snap", source="", snapshot_url="http://cam/snap.jpg", capture_mode="manual")
     )
-    result = run_trigger(
+    result = trigger(
+        seedata_storage,
+        scene,
         TriggerRequest(camera_id=camera.id, capture_delay=0),
-        storage=seedata_storage,
-        take_image=scene.take,
-        reader=reader_for(ScriptedEngine(plate_on=1)),
-        clock=scene.clock,
-        sleep=scene.sleep,
+        reader_for(ScriptedEngine(plate_on=1)),
     )
     assert result.image_source == "camera_snapshot"

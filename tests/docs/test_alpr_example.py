@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,22 +17,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "seedata-alpr-example"
+from .conftest import install_example
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("example")
-    # Built from a copy: a build writes build/ and *.egg-info/ next to the sources.
-    source = shutil.copytree(EXAMPLE, work / "source")
-    target = work / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"--target={target}", str(source)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return target
+    return install_example("seedata-alpr-example", tmp_path_factory)[1]
 
 
 def seedata(site: Path, *args: str) -> subprocess.CompletedProcess[str]:

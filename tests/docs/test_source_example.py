@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from seedata_core.frames import Frame
 from seedata_core.imaging import encode_jpeg
 from seedata_core.plugins import Plugins, make_plugin_manager
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "seedata-source-example"
+from .conftest import install_example
 
 # Run in a fresh interpreter that has the example on its path: open a camera the way Seedata does.
 OPEN_A_CAMERA = """
@@ -59,17 +58,8 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A copy of the example (a build writes next to its sources) and the folder it is installed in."""
-    work = tmp_path_factory.mktemp("source-example")
-    source = shutil.copytree(EXAMPLE, work / "source")
-    site = work / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"--target={site}", str(source)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return source, site
+    """A copy of the example and the folder it is installed in."""
+    return install_example("seedata-source-example", tmp_path_factory)
 
 
 def python(site: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
