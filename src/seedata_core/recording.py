@@ -7,9 +7,12 @@ pictures and ``lpr_version`` are made one way.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from .alpr import AlprEngine, AlprEngineSpec, PlateRead
 from .errors import AlprError
@@ -18,6 +21,15 @@ from .imaging import ImageError, encode_jpeg
 from .lookalike import normalise_plate
 from .models import Camera, Flow, FlowImages, NewFlow, TriggerMode
 from .storage import Storage
+
+
+class ReadStats(msgspec.Struct, kw_only=True):
+    """What a reader did since it was made: reads, those with a plate, engine failures, engine seconds."""
+
+    reads: int = 0
+    plates: int = 0
+    failures: int = 0
+    seconds: float = 0.0
 
 
 class PlateReader:
@@ -37,6 +49,14 @@ class PlateReader:
         self.min_score = min_score
         self._engine: AlprEngine | None = None
         self._lock = threading.Lock()
+        self._stats = ReadStats()
+        self._stats_lock = threading.Lock()
+
+    @property
+    def stats(self) -> ReadStats:
+        """A copy of the counts so far."""
+        with self._stats_lock:
+            return msgspec.structs.replace(self._stats)
 
     @property
     def version(self) -> str:
@@ -55,14 +75,29 @@ class PlateReader:
 
     def read(self, frame: Frame, *, country: str | None = None) -> PlateRead | None:
         """The best read of ``frame``, or ``None`` when no plate was read."""
-        engine = self.engine()
+        started = time.perf_counter()
+        best: PlateRead | None = None
         try:
-            reads = engine.read(frame, country=country)
+            engine = self.engine()
+            try:
+                reads = engine.read(frame, country=country)
+            except AlprError:
+                raise
+            except Exception as exc:  # a plugin's bug, reported like any engine failure
+                raise AlprError(f"{engine.name} failed: {exc.__class__.__name__}: {exc}") from exc
+            best = next((read for read in reads if read.score >= self.min_score), None)
         except AlprError:
+            self._count(started, failed=True, plate=False)
             raise
-        except Exception as exc:  # a plugin's bug, reported like any engine failure
-            raise AlprError(f"{engine.name} failed: {exc.__class__.__name__}: {exc}") from exc
-        return next((read for read in reads if read.score >= self.min_score), None)
+        self._count(started, failed=False, plate=best is not None)
+        return best
+
+    def _count(self, started: float, *, failed: bool, plate: bool) -> None:
+        with self._stats_lock:
+            self._stats.reads += 1
+            self._stats.failures += failed
+            self._stats.plates += plate
+            self._stats.seconds += time.perf_counter() - started
 
 
 def plate_fields(read: PlateRead | None) -> tuple[str | None, float]:

@@ -12,7 +12,9 @@ This is the entry point for embedding programs and the one object the HTTP serve
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,7 +25,7 @@ from typing import Self
 import msgspec
 
 from .auth import Authenticator, LoginThrottle, TokenService
-from .errors import NotFound, SeedataError
+from .errors import CameraNotEnabled, NoCurrentImage, NotFound, SeedataError
 from .filter_ast import Node
 from .filters import parse_filter
 from .frames import Frame
@@ -61,6 +63,9 @@ class Seedata:
             ),
         )
         self.workers: CameraWorkers | None = None
+        # Manual triggers by outcome since start, for /metrics.
+        self.trigger_outcomes: Counter[str] = Counter()
+        self._outcomes_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, plugins: Plugins | None = None) -> Self:
@@ -164,14 +169,24 @@ class Seedata:
         result's ``alpr_error``. Without running workers the camera's stream is opened for the trigger.
         """
         received_at = received_at or datetime.now(UTC)
-        with self._image_taker(request.camera_id) as take_image:
-            return run_trigger(
-                request,
-                storage=self.storage,
-                take_image=take_image,
-                reader=self.reader,
-                received_at=received_at,
-            )
+        outcome = "error"
+        try:
+            with self._image_taker(request.camera_id) as take_image:
+                result = run_trigger(
+                    request,
+                    storage=self.storage,
+                    take_image=take_image,
+                    reader=self.reader,
+                    received_at=received_at,
+                )
+            outcome = "alpr_error" if result.alpr_error else "plate" if result.flow.plate else "no_plate"
+            return result
+        except (NotFound, CameraNotEnabled, NoCurrentImage) as exc:
+            outcome = _OUTCOMES[type(exc)]
+            raise
+        finally:
+            with self._outcomes_lock:
+                self.trigger_outcomes[outcome] += 1
 
     @contextmanager
     def _image_taker(self, camera_id: int) -> Iterator[TakeImage]:
@@ -211,6 +226,12 @@ def _with_live_keep_alive(camera: Camera, live: datetime | None) -> Camera:
         return camera
     return msgspec.structs.replace(camera, keep_alive=live)
 
+
+_OUTCOMES: dict[type[Exception], str] = {
+    NotFound: "camera_not_found",
+    CameraNotEnabled: "camera_not_enabled",
+    NoCurrentImage: "no_current_image",
+}
 
 # How long a trigger without running workers waits for an opened stream's first frame.
 STREAM_OPEN_TIMEOUT = 10.0

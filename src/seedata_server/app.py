@@ -18,7 +18,7 @@ from seedata_core.settings import Settings
 
 from . import __version__
 from .errors import exception_handlers
-from .routes import FlowController, authenticate, health, list_cameras
+from .routes import FlowController, authenticate, health, list_cameras, metrics
 
 log = logging.getLogger("seedata.server")
 
@@ -36,7 +36,7 @@ class SeedataPlugin(InitPluginProtocol):
         self.watch_cameras = watch_cameras
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.route_handlers += [authenticate, FlowController, list_cameras, health]
+        app_config.route_handlers += [authenticate, FlowController, list_cameras, health, metrics]
         app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
         app_config.state["max_body_size"] = self.settings.max_body_size
         app_config.on_startup.append(self._start)

@@ -258,6 +258,13 @@ def test_trigger_on_a_snapshot_camera(
     assert answer.status_code == 422
     assert answer.json()["message"] == "Could not get current image from the camera"
 
+    metrics = client.get("/metrics").text.splitlines()
+    assert 'seedata_triggers_total{outcome="plate"} 1' in metrics
+    assert 'seedata_triggers_total{outcome="no_current_image"} 1' in metrics
+    assert "seedata_alpr_plates_total 1" in metrics
+    assert 'seedata_camera_up{camera="snap-cam"} 1' in metrics
+    assert any(line.startswith('seedata_camera_frame_age_seconds{camera="snap-cam"} ') for line in metrics)
+
 
 def test_an_engine_failure_answers_502_with_the_image(
     tmp_path: Path, snapshot_camera: SnapshotCamera

@@ -3,6 +3,6 @@
 from .auth import authenticate
 from .cameras import list_cameras
 from .flows import FlowController
-from .health import health
+from .health import health, metrics
 
-__all__ = ["FlowController", "authenticate", "health", "list_cameras"]
+__all__ = ["FlowController", "authenticate", "health", "list_cameras", "metrics"]

@@ -8,6 +8,7 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from seedata_core.cameras import camera_status
+from seedata_core.metrics import CONTENT_TYPE, render_metrics
 
 from ..responses import json_response
 from ..security import seedata_of
@@ -37,3 +38,11 @@ def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     return json_response(
         Health("ok", "ok", statuses.count("online"), len(statuses) - statuses.count("disabled"))
     )
+
+
+@get("/metrics", operation_id="metrics", tags=["health"], sync_to_thread=True, include_in_schema=True)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text, without authentication like /health: flows, cameras by status, engine reads,
+    triggers by outcome, auto flows and frame age per camera this process watches."""
+    text = render_metrics(seedata_of(request), datetime.now(UTC))
+    return Response(text.encode(), media_type=CONTENT_TYPE)
