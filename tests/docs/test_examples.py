@@ -20,3 +20,19 @@ def test_embed_search(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "2 flows match"
     assert lines[1:] == ["3 gate dvi3a23 2025-03-30 12:02:00", "1 gate dvi3a22 2025-03-30 12:00:00"]
+
+
+def test_embed_capture(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "examples" / "embed_capture.py"), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("manual: plate ")
+    assert lines[0].endswith("(rtsp)")
+    auto = lines[1:]
+    assert len(auto) >= 2
+    assert {line.split()[2] for line in auto} <= {"bra2e19", "abc1234"}
