@@ -33,6 +33,7 @@ from .models import Camera, Flow, FlowImages
 from .pagination import Page, PageRequest
 from .plugins import Plugins, make_plugin_manager
 from .recording import PlateReader
+from .retention import Retention, RetentionPolicy
 from .settings import Settings
 from .snapshots import SnapshotError, fetch_snapshot
 from .sources import FrameSource
@@ -63,6 +64,7 @@ class Seedata:
             ),
         )
         self.workers: CameraWorkers | None = None
+        self.retention: Retention | None = None
         # Manual triggers by outcome since start, for /metrics.
         self.trigger_outcomes: Counter[str] = Counter()
         self._outcomes_lock = threading.Lock()
@@ -78,6 +80,7 @@ class Seedata:
         return seedata
 
     def close(self) -> None:
+        self.stop_retention()
         self.stop_workers()
         self.storage.close()
 
@@ -161,6 +164,19 @@ class Seedata:
         if self.workers is not None:
             self.workers.stop()
             self.workers = None
+
+    def start_retention(self) -> Retention | None:
+        """Delete old flows in the background as the retention settings say; ``None`` if they keep all."""
+        policy = RetentionPolicy.from_settings(self.settings)
+        if self.retention is None and policy.active:
+            self.retention = Retention(self.storage, policy)
+            self.retention.start()
+        return self.retention
+
+    def stop_retention(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
+            self.retention = None
 
     def trigger(self, request: TriggerRequest, *, received_at: datetime | None = None) -> TriggerResult:
         """A manual trigger (SPEC §1.3): a flow from the camera's current image, stored and returned.

@@ -48,6 +48,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # How long a process's claim on a camera lasts unrenewed: when it dies, another process takes its
     # cameras over within camera_lease_ttl + camera_sync_interval seconds.
     camera_lease_ttl: float = 15.0
+    # Retention (None: keep forever): flows older than retention_days are deleted with their pictures,
+    # and the oldest flows too while the pictures take more than retention_max_gb (GiB).
+    retention_days: float | None = None
+    retention_max_gb: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -70,6 +74,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 f"camera_lease_ttl ({self.camera_lease_ttl}) must exceed camera_sync_interval "
                 f"({self.camera_sync_interval}), which renews the leases"
             )
+        for name in ("retention_days", "retention_max_gb"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be positive, got {value}")
         if not 0 <= self.min_score <= 1:
             raise ConfigError(f"min_score must be 0..1, got {self.min_score}")
         if self.timezone is not None:

@@ -30,6 +30,16 @@ class ImportResult(msgspec.Struct):
     skipped: int = 0
 
 
+class Pruned(msgspec.Struct):
+    """What a retention delete did: flows deleted, and the bytes of the picture files it removed."""
+
+    flows: int = 0
+    image_bytes: int = 0
+
+    def __add__(self, other: Pruned) -> Pruned:
+        return Pruned(self.flows + other.flows, self.image_bytes + other.image_bytes)
+
+
 @runtime_checkable
 class Storage(Protocol):
     """A place that keeps Seedata's records. Write methods commit before they return."""
@@ -152,6 +162,22 @@ class Storage(Protocol):
 
     def iter_flows(self, where: Node, *, batch_size: int = 1000) -> Iterator[Flow]:
         """Every matching flow, oldest first (timestamp then id ascending), in constant memory."""
+        ...
+
+    # -- retention -------------------------------------------------------------------------------
+    def delete_flows_before(self, before: datetime, *, limit: int) -> Pruned:
+        """Delete the oldest flows whose timestamp is before ``before``, at most ``limit`` of them, and
+        their pictures. One short transaction that keeps the counters exact; safe to run in several
+        processes at once (a flow is deleted, and counted off, once)."""
+        ...
+
+    def delete_oldest_flows(self, *, limit: int) -> Pruned:
+        """Delete the ``limit`` oldest flows (timestamp, then id) and their pictures, like
+        :meth:`delete_flows_before` (for a disk budget)."""
+        ...
+
+    def images_bytes(self) -> int:
+        """How many bytes the stored pictures take; may be cached, and so lag a little behind."""
         ...
 
     # -- signing keys ----------------------------------------------------------------------------

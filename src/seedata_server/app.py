@@ -52,6 +52,8 @@ class SeedataPlugin(InitPluginProtocol):
             threading.Thread(target=_warm_up, args=(seedata,), name="alpr-warm-up", daemon=True).start()
             workers = seedata.start_workers()
             log.info("camera workers started for %d cameras", len(workers.watched()))
+            if (retention := seedata.start_retention()) is not None:
+                log.info("retention started: %s", retention.policy)
 
     def _stop(self, app: Litestar) -> None:
         seedata: Seedata | None = app.state.get("seedata")

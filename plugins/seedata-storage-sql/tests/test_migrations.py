@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -63,7 +63,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0002"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0003"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -85,7 +85,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0002"
+    assert migrate.current_revision(engine) == "0003"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -133,9 +133,43 @@ def test_a_first_release_database_gets_camera_leases(empty_settings: Settings) -
                 )
             )
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0002"
+        assert migrate.current_revision(engine) == "0003"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM camera_leases")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_stored_plates_get_their_grams(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
+    plates = {1: "ab12cd", 2: "aaaa", 3: None, 4: "xy", 5: "ÄÖü9"}
+    try:
+        migrate.upgrade(engine, revision="0002")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
+                    "VALUES ('Gate', 'a', 'auto', 0, true)"
+                )
+            )
+            for flow_id, plate in plates.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) "
+                        "VALUES (:id, 1, :id, :plate, 0.5, 'auto', 'v')"
+                    ),
+                    {"id": flow_id * 40_000, "plate": plate},  # ids in two backfill batches
+                )
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            found = {tuple(row) for row in conn.execute(text("SELECT flow_id, gram FROM plate_grams"))}
+        expected = {
+            (flow_id * 40_000, plate[i : i + 3])
+            for flow_id, plate in plates.items()
+            if plate is not None
+            for i in range(len(plate) - 2)
+        }
+        assert found == expected
     finally:
         engine.dispose()
     upgraded = open_storage(empty_settings)

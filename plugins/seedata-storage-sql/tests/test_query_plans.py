@@ -104,10 +104,24 @@ def test_default_page_walks_the_time_index_without_sorting(filled: SqlStorage, s
     assert "SEARCH cameras USING INTEGER PRIMARY KEY (rowid=?)" in plan
 
 
-def test_deep_pages_skip_on_the_covering_index(filled: SqlStorage, settings: Settings) -> None:
-    plan = only_plan(filled, settings, lambda: filled.search_flows(MATCH_ALL, offset=DEEP_OFFSET, limit=20))
-    assert plan.startswith("MATERIALIZE page | SCAN flows USING COVERING INDEX ix_flows_ts_id")
-    assert "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)" in plan
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [(MATCH_ALL, "ix_flows_ts_id"), (Cond("camera", "=", "cam0"), "ix_flows_camera_id_ts_id (camera_id=?)")],
+)
+@pytest.mark.parametrize("offset", [DEEP_OFFSET, 2 * DEEP_OFFSET - 20], ids=["newer half", "older half"])
+def test_deep_pages_skip_on_a_covering_index(
+    storage: SqlStorage, settings: Settings, make_flow: FlowMaker, where: Node, index: str, offset: int
+) -> None:
+    camera = storage.add_camera(NewCamera(alias="cam0", source="s")).id
+    storage.import_flows((make_flow(camera, i, id=i + 1), FlowImages()) for i in range(3 * DEEP_OFFSET))
+    found = plans(storage, settings, lambda: storage.search_flows(where, offset=offset, limit=20))
+    # The counters first (which end is nearer), then the page, from whichever end that is.
+    assert any(plan.startswith("SEARCH counters") or plan == "SCAN counters" for plan in found[:-1])
+    page = found[-1]
+    assert page.startswith(
+        f"MATERIALIZE page | SEARCH flows USING COVERING INDEX {index}"
+    ) or page.startswith(f"MATERIALIZE page | SCAN flows USING COVERING INDEX {index}"), page
+    assert "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)" in page
 
 
 def test_get_flow_uses_the_primary_key(filled: SqlStorage, settings: Settings) -> None:
@@ -152,6 +166,19 @@ def test_filtered_pages_come_in_index_order(
             ],
         ),
         (Cond("id", "in", (3, 9, 27)), ["SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)"]),
+        (
+            Cond("plate", "like", "5abc1"),
+            [
+                "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)",
+                "SEARCH g0 USING PRIMARY KEY (gram=?)",
+                "SEARCH g1 USING",  # one look-up per candidate, by either index
+            ],
+        ),
+        (
+            # The camera's index would yield its flows in order; the plate's few are found first.
+            And((Cond("camera", "=", "cam1"), Cond("plate", "like", "abc1"), Cond("timestamp", ">", 0))),
+            ["SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH g0 USING PRIMARY KEY (gram=?)"],
+        ),
     ],
 )
 def test_selective_filters_find_their_few_flows_by_index(

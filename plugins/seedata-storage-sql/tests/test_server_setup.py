@@ -66,7 +66,15 @@ def test_text_columns_compare_exactly(storage: SqlStorage) -> None:
             # Sorted here: the server's ORDER BY follows its own collation ("cameras" < "camera_leases").
             assert sorted(tables) == [
                 (name, "utf8mb4_nopad_bin")
-                for name in ("camera_leases", "cameras", "counters", "flows", "signing_keys", "users")
+                for name in (
+                    "camera_leases",
+                    "cameras",
+                    "counters",
+                    "flows",
+                    "plate_grams",
+                    "signing_keys",
+                    "users",
+                )
             ]
             types = dict(
                 conn.execute(

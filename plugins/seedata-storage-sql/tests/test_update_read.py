@@ -54,3 +54,21 @@ def test_an_absent_flow(storage: SqlStorage) -> None:
     with pytest.raises(NotFound):
         storage.update_flow_read(12345, plate=None, score=0.0, lpr_version="v", plate_image=b"\xff\xd8x")
     assert list(storage.images.root.rglob("*.jpg")) == []
+
+
+def test_substring_searches_follow_a_new_read(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    flow = storage.add_flow(make_flow(camera_id, plate="xyz987"), FlowImages())
+    other = storage.add_flow(make_flow(camera_id, seconds=1, plate="qqq111"), FlowImages())
+    old, new = Cond("plate", "like", "z98"), Cond("plate", "like", "c123")
+    assert [f.id for f in storage.search_flows(old, offset=0, limit=5)] == [flow.id]
+    storage.update_flow_read(flow.id, plate="abc1234", score=0.9, lpr_version="v2", plate_image=None)
+    # The plate's trigrams were replaced with the plate: the old substring is gone, the new one found.
+    assert storage.search_flows(old, offset=0, limit=5) == []
+    assert storage.count_flows(old) == 0
+    assert [f.id for f in storage.search_flows(new, offset=0, limit=5)] == [flow.id]
+    assert storage.count_flows(new) == 1
+    storage.update_flow_read(flow.id, plate=None, score=0.0, lpr_version="v3", plate_image=None)
+    assert storage.count_flows(new) == 0
+    assert [f.id for f in storage.search_flows(Cond("plate", "like", "q11"), offset=0, limit=5)] == [other.id]

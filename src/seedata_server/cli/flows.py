@@ -119,3 +119,21 @@ def reread(ctx: click.Context, filter_json: str | None) -> None:
     )
     if result.failed:
         ctx.exit(1)
+
+
+@flows.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Delete the flows (and their pictures) older than this many days.",
+)
+@click.pass_context
+def prune_(ctx: click.Context, days: float) -> None:
+    """Delete old flows now, in batches, as the retention_days setting does in the background."""
+    from seedata_core.retention import RetentionPolicy, prune
+
+    with open_seedata(ctx) as seedata:
+        done = prune(seedata.storage, RetentionPolicy(days=days))
+    click.echo(f"deleted {done.flows} flows and {done.image_bytes} bytes of pictures", err=True)

@@ -15,7 +15,12 @@ Indexes of ``flows`` and the queries they serve (``id`` is the primary key, SQLi
 - ``(plate_rkey)``: the reversed key, for the ``similar`` patterns whose fixed part is a suffix; with
   both, every pattern of a plate of two or more characters is an index range (see :mod:`.where`).
 
-``plate like`` (a substring) has no index that helps; it scans, under the statement timeout.
+``plate like`` (a substring) of three characters or more finds its candidates in ``plate_grams``:
+every distinct three-character piece (trigram) of every stored plate, indexed by ``(gram, flow_id)``.
+A plate that contains the value contains each of the value's trigrams, so the flows that have them
+all are a superset of the matches, and ``LIKE`` confirms each (see :mod:`.where`). Shorter values
+scan, under the statement timeout. Writers of flows keep the grams in the same transaction
+(:mod:`.grams`); deleting a flow deletes its grams (``ON DELETE CASCADE``, through ``(flow_id)``).
 
 Text compares exactly, as on SQLite, on every database: MariaDB tables use the ``utf8mb4_nopad_bin``
 collation (its default is case- and trailing-space-insensitive, which would merge ``Gate`` and
@@ -127,6 +132,26 @@ Index(None, flows.c.camera_id, flows.c.ts, flows.c.id)
 Index(None, flows.c.trigger_mode, flows.c.ts, flows.c.id)
 Index(None, flows.c.plate_key)
 Index(None, flows.c.plate_rkey)
+
+GRAM_LENGTH = 3
+"""The length of the plate pieces in ``plate_grams``."""
+
+plate_grams = Table(
+    "plate_grams",
+    metadata,
+    Column("gram", Key(GRAM_LENGTH), primary_key=True),
+    Column(
+        "flow_id",
+        FlowId,
+        ForeignKey("flows.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    # The primary key is the index the searches use; on SQLite the table is that index alone.
+    sqlite_with_rowid=False,
+    **MARIADB_TABLE,
+)
+Index(None, plate_grams.c.flow_id)
 
 signing_keys = Table(
     "signing_keys",

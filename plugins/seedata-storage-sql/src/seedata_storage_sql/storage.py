@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from itertools import islice
 from operator import itemgetter
 from typing import Any, Final
@@ -27,6 +28,7 @@ from typing import Any, Final
 import msgspec
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
     CursorResult,
@@ -52,12 +54,14 @@ from seedata_core.filter_ast import Node, is_match_all
 from seedata_core.filters import fold_case
 from seedata_core.lookalike import canonical
 from seedata_core.models import Camera, Flow, FlowImages, NewCamera, NewFlow, SigningKey, User
-from seedata_core.storage import ImportResult
+from seedata_core.storage import ImportResult, Pruned
 from seedata_core.timezones import from_epoch
 
 from .engine import WRITE_OPTION, bulk_load, one_line
+from .grams import write_grams
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
+from .retention import ImageUsage, delete_oldest, remove_pictures
 from .schema import (
     TOTAL_FLOWS,
     camera_flows_counter,
@@ -79,7 +83,8 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY: Final = 86_400
 CAMERA_FIELDS: Final = frozenset(NewCamera.__struct_fields__)
 DEEP_OFFSET: Final = 1000
-"""From this offset on, an unfiltered page finds its ids first, on the index alone."""
+"""From this offset on, a page finds its ids first (on an index alone where one covers the filter),
+and one that the counters can count may be read from the oldest end (see ``search_flows``)."""
 
 _CAMERA_ALIAS = select(cameras.c.alias).where(cameras.c.id == flows.c.camera_id).scalar_subquery()
 # Positions matter: _flow() reads rows by index, the cheapest way through a hot path.
@@ -97,6 +102,37 @@ _FLOW_COLUMNS = (
 )
 _NEWEST_FIRST = (flows.c.ts.desc(), flows.c.id.desc())
 _OLDEST_FIRST = (flows.c.ts, flows.c.id)
+
+
+_OFFSET: Final[BindParameter[int]] = bindparam("offset")
+_LIMIT: Final[BindParameter[int]] = bindparam("limit")
+
+
+def _page_statement(
+    clause: ColumnElement[bool] | None,
+    *,
+    oldest: bool,
+    deep: bool,
+    offset: int | BindParameter[Any],
+    limit: int | BindParameter[Any],
+) -> Select[Any]:
+    """A page of the flows that satisfy ``clause`` (``None``: all), newest or ``oldest`` first.
+
+    A ``deep`` page finds its ids first, on an index alone where one covers the filter (the time
+    index for all flows, ``(camera_id, ts, id)`` for cameras): OFFSET then skips index entries, not
+    table rows, and only the page's own rows are read from the table.
+    """
+    order = _OLDEST_FIRST if oldest else _NEWEST_FIRST
+    if not deep:
+        statement = select(*_FLOW_COLUMNS)
+        if clause is not None:
+            statement = statement.where(clause)
+        return statement.order_by(*order).limit(limit).offset(offset)
+    ids = select(flows.c.id)
+    if clause is not None:
+        ids = ids.where(clause)
+    page = ids.order_by(*order).limit(limit).offset(offset).subquery("page")
+    return select(*_FLOW_COLUMNS).select_from(page.join(flows, flows.c.id == page.c.id)).order_by(*order)
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -285,28 +321,14 @@ class SqlStorage:
         self._counter = Prepared(
             select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
         )
-        self._page = Prepared(
-            select(*_FLOW_COLUMNS)
-            .order_by(*_NEWEST_FIRST)
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset")),
-            dialect,
-        )
-        # Past the first pages, OFFSET walks the time index alone (it covers ts and id), and only the
-        # page's own rows are read from the table: twice as fast at an offset of 500,000.
-        page_ids = (
-            select(flows.c.id)
-            .order_by(*_NEWEST_FIRST)
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-            .subquery("page")
-        )
-        self._deep_page = Prepared(
-            select(*_FLOW_COLUMNS)
-            .select_from(page_ids.join(flows, flows.c.id == page_ids.c.id))
-            .order_by(*_NEWEST_FIRST),
-            dialect,
-        )
+        # The unfiltered pages, by (oldest first, deep): see _page_statement and search_flows.
+        self._pages = {
+            (oldest, deep): Prepared(
+                _page_statement(None, oldest=oldest, deep=deep, offset=_OFFSET, limit=_LIMIT), dialect
+            )
+            for oldest in (False, True)
+            for deep in (False, True)
+        }
         self._aliases = Prepared(select(cameras.c.id, cameras.c.alias), dialect)
         self._counters = Prepared(select(counters.c.name, counters.c.value), dialect)
         self._by_id = Prepared(select(*_FLOW_COLUMNS).where(flows.c.id == bindparam("id")), dialect)
@@ -609,6 +631,7 @@ class SqlStorage:
                     flow_id = _new_id(conn.execute(insert(flows).values(**values)))
                 except sa_exc.IntegrityError as exc:
                     raise Conflict(f"flow {flow.id} exists") from exc
+                write_grams(conn, [(flow_id, values["plate"])])
         except BaseException:
             self.images.discard(staged.present())
             raise
@@ -679,6 +702,7 @@ class SqlStorage:
                 if rows:
                     _skip_given_ids(conn, max(row["id"] for row in rows))
                     _insert_flows(conn, rows)
+                    write_grams(conn, [(row["id"], row["plate"]) for row in rows])
                     self._count(conn, Counter(row["camera_id"] for row in rows))
         except BaseException:
             self.images.discard(staged)
@@ -729,6 +753,8 @@ class SqlStorage:
                 self.images.sync()
             with self._connect(write=True) as conn:
                 updated = conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes)).rowcount
+                if updated:
+                    write_grams(conn, [(flow_id, values["plate"])], replace=True)
             if not updated:
                 raise NotFound(f"Object not found: {flow_id}")
         except BaseException:
@@ -774,19 +800,51 @@ class SqlStorage:
         return int(rows[0][0])
 
     def search_flows(self, where: Node, *, offset: int, limit: int) -> list[Flow]:
-        """Matching flows, newest first (timestamp, then id, descending), ``limit`` from ``offset``."""
+        """Matching flows, newest first (timestamp, then id, descending), ``limit`` from ``offset``.
+
+        A deep page whose matches the counters know (no filter, or only cameras) nearer the oldest
+        end than the newest is read from that end, oldest first, and turned around: OFFSET costs
+        per row skipped, so no page skips more than half of its matches.
+        """
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must not be negative")
+        oldest = False
+        if offset >= DEEP_OFFSET:
+            total = self._counted(where)
+            if total is not None and total - offset - limit < offset:
+                oldest = True
+                limit = max(min(limit, total - offset), 0)
+                offset = max(total - offset - limit, 0)
+                if limit == 0:
+                    return []
+        deep = offset >= DEEP_OFFSET
         if is_match_all(where):  # the API's default listing: its own fast path
-            page = self._page if offset < DEEP_OFFSET else self._deep_page
-            return [_flow(row) for row in self._fetch(page, {"limit": limit, "offset": offset})]
-        statement = select(*_FLOW_COLUMNS)
-        clause = self._where(where)
-        if clause is not None:
-            statement = statement.where(clause)
-        with self._connect() as conn:
-            rows = self._read(conn, statement.order_by(*_NEWEST_FIRST).limit(limit).offset(offset))
-        return [_flow(row) for row in rows]
+            values = {"limit": limit, "offset": offset}
+            rows: Sequence[Any] = self._fetch(self._pages[oldest, deep], values)
+        else:
+            statement = _page_statement(
+                self._where(where), oldest=oldest, deep=deep, offset=offset, limit=limit
+            )
+            with self._connect() as conn:
+                rows = self._read(conn, statement)
+        found = [_flow(row) for row in rows]
+        if oldest:
+            found.reverse()
+        return found
+
+    def _counted(self, where: Node) -> int | None:
+        """How many flows match ``where``, when the counters know it (no filter, or only cameras)."""
+        if is_match_all(where):
+            total = self._fetch(self._counter, {"name": TOTAL_FLOWS})
+            return int(total[0][0]) if total else 0
+        if not needs_cameras(where):
+            return None
+        selected = camera_only(where, self._camera_aliases())
+        if selected is None:
+            return None
+        # Two reads without a transaction: a camera added in between counts as not there yet.
+        values = dict(self._fetch(self._counters, {}))
+        return int(sum(values.get(camera_flows_counter(camera), 0) for camera in selected))
 
     def iter_flows(self, where: Node, *, batch_size: int = 1000) -> Iterator[Flow]:
         """Matching flows, oldest first, fetched ``batch_size`` at a time after the last one seen.
@@ -846,3 +904,25 @@ class SqlStorage:
                 .all()
             )
             conn.execute(delete(signing_keys).where(signing_keys.c.id.not_in(newest)))
+
+    # -- retention (see :mod:`.retention`) -------------------------------------------------------
+    def delete_flows_before(self, before: datetime, *, limit: int) -> Pruned:
+        """Delete up to ``limit`` oldest flows older than ``before``, and their pictures."""
+        return self._prune(limit, epoch_seconds(before))
+
+    def delete_oldest_flows(self, *, limit: int) -> Pruned:
+        """Delete the ``limit`` oldest flows and their pictures."""
+        return self._prune(limit, None)
+
+    def images_bytes(self) -> int:
+        """The bytes of the published pictures (day directories that did not change are not re-read)."""
+        return self._image_usage.total()
+
+    def _prune(self, limit: int, before: int | None) -> Pruned:
+        with self._connect(write=True) as conn:
+            deleted, keys = delete_oldest(conn, limit=limit, before=before)
+        return Pruned(flows=deleted, image_bytes=remove_pictures(self.images, keys))
+
+    @cached_property
+    def _image_usage(self) -> ImageUsage:
+        return ImageUsage(self.images.root)

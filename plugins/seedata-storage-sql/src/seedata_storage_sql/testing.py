@@ -95,7 +95,8 @@ class ServerDatabases:
         """Delete every row of a migrated database (only the flows, with ``keep_cameras``);
         ids start at 1 again and the counters at 0."""
         # The schema's own list, so a table added by a migration is emptied too.
-        tables = ["flows"] if keep_cameras else [table.name for table in metadata.sorted_tables]
+        every = [table.name for table in metadata.sorted_tables]
+        tables = ["flows", "plate_grams"] if keep_cameras else every
         engine = self._engines.get(url)
         if engine is None:
             engine = self._engines[url] = create_engine(driver_url(url))

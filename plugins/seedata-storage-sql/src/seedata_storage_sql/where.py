@@ -9,6 +9,11 @@ exactly the flows :func:`seedata_core.filters.matches` selects.
   a set of cameras (:func:`camera_only`), which lets a count add up per-camera counters.
 - **Plates** are stored folded to lower case (ASCII) like the values, so ``=`` and ``!=`` compare
   directly; ``like`` is ``LIKE '%value%'`` with ``%``, ``_`` and the escape character escaped.
+- **like** with a value of three characters or more first narrows to the flows whose plates hold
+  every trigram of the value (``plate_grams``, a join of point look-ups on its primary key), then
+  ``LIKE`` decides among those few. The grams are taken from the value folded to lower case: on
+  SQLite, whose ``LIKE`` ignores ASCII case, a capital in the value still finds the folded plates.
+  Shorter values scan.
 - **Selective plate conditions** (``=`` and ``similar``) become ``id IN (SELECT id ... )``: few flows
   match, found through an index of their own, and as a subquery they are found first, where the
   planner would otherwise walk the timestamp index to spare itself sorting those few.
@@ -23,19 +28,23 @@ exactly the flows :func:`seedata_core.filters.matches` selects.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, FromClause, Select, and_, false, not_, or_, select, true
 
 from seedata_core.filter_ast import And, Cond, Node, Not, Or
-from seedata_core.filters import FlowFacts, matches
+from seedata_core.filters import FlowFacts, fold_case, matches
 from seedata_core.lookalike import canonical
 
-from .schema import flows
+from .grams import grams
+from .schema import flows, plate_grams
 
 CameraAliases = Mapping[int, str]
 """Every camera's alias, by camera id."""
 
 LIKE_ESCAPE = "\\"
+MAX_GRAMS = 4
+"""The most trigrams of a ``like`` value that narrow its candidates: more only add look-ups."""
 
 _SCALAR_COLUMNS = {
     "id": flows.c.id,
@@ -53,6 +62,8 @@ def compile_where(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
     """
     match node:
         case And(items=items):
+            if any(_narrows(item) for item in items):
+                return and_(true(), *(_beside_plate(item, cameras) for item in items))
             return and_(true(), *(compile_where(item, cameras) for item in items))
         case Or(items=items):
             return or_(false(), *(compile_where(item, cameras) for item in items))
@@ -61,6 +72,8 @@ def compile_where(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
         case Cond(field="camera"):
             ids = _cameras_where(node, cameras)
             return flows.c.camera_id.in_(sorted(ids)) if ids else false()
+        case Cond(field="plate", op="like", value=str() as part) if grams(part):
+            return and_(flows.c.plate.is_not(None), flows.c.id.in_(_holding_grams(part)), _plate(node))
         case Cond(field="plate", op="=" | "similar"):
             matching = select(flows.c.id).where(flows.c.plate.is_not(None), _plate(node)).correlate(None)
             return flows.c.id.in_(matching)
@@ -142,8 +155,54 @@ def _plate(cond: Cond) -> ColumnElement[bool]:
     raise ValueError(f"unsupported condition {cond!r}")
 
 
-def _scalar(cond: Cond) -> ColumnElement[bool]:
-    column = _SCALAR_COLUMNS.get(cond.field)
+def _holding_grams(part: str) -> Select[tuple[int]]:
+    """The ids of the flows whose plates hold every trigram of ``part`` (a superset of its matches)."""
+    wanted = _spread(grams(fold_case(part)), MAX_GRAMS)
+    tables = [plate_grams.alias(f"g{i}") for i in range(len(wanted))]
+    first = tables[0]
+    joined: FromClause = first
+    for table, gram in zip(tables[1:], wanted[1:], strict=True):
+        joined = joined.join(table, and_(table.c.flow_id == first.c.flow_id, table.c.gram == gram))
+    return select(first.c.flow_id).select_from(joined).where(first.c.gram == wanted[0]).correlate(None)
+
+
+def _spread(items: list[str], most: int) -> list[str]:
+    """At most ``most`` of ``items``, first and last among them, the rest evenly between."""
+    if len(items) <= most:
+        return items
+    step = (len(items) - 1) / (most - 1)
+    return [items[round(i * step)] for i in range(most)]
+
+
+def _narrows(node: Node) -> bool:
+    """Whether ``node`` is a plate condition that finds its few flows through an index of its own."""
+    match node:
+        case Cond(field="plate", op="=" | "similar"):
+            return True
+        case Cond(field="plate", op="like", value=str() as part):
+            return bool(grams(part))
+    return False
+
+
+def _beside_plate(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
+    """``node``, ANDed with a plate condition that :func:`_narrows`, as a test on that one's flows.
+
+    SQLite plans without statistics, and prefers the camera or time index, which yields the flows
+    in the page's order, to the plate's few candidates: it would then walk all of a camera's flows
+    to find a page. ``+ 0`` makes the column an expression that no index serves (on every database:
+    the plate's candidates are the better start there too).
+    """
+    match node:
+        case Cond(field="camera"):
+            ids = _cameras_where(node, cameras)
+            return (flows.c.camera_id + 0).in_(sorted(ids)) if ids else false()
+        case Cond(field="timestamp"):
+            return _scalar(node, flows.c.ts + 0)
+    return compile_where(node, cameras)
+
+
+def _scalar(cond: Cond, column: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    column = _SCALAR_COLUMNS.get(cond.field) if column is None else column
     if column is None:
         raise ValueError(f"unsupported condition {cond!r}")
     match cond.op, cond.value:

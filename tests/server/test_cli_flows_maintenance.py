@@ -1,9 +1,9 @@
-"""`seedata flows reread`: the real engine reads stored pictures again and the flows change in place."""
+"""`seedata flows reread` and `seedata flows prune`: stored flows read again, old flows deleted."""
 
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,3 +106,33 @@ def test_bad_filters_are_usage_errors(tmp_path: Path, args: list[str], message: 
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "d"), "flows", "reread", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_prune_deletes_flows_older_than_the_cut(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = Settings(data_dir=str(data), timezone="UTC")
+    now = datetime.now(UTC)
+    with Seedata.open(settings) as seedata:
+        camera = seedata.storage.add_camera(NewCamera(alias="gate", source="rtsp://gate/1"))
+        for days in (40, 31, 29, 1):
+            seedata.storage.add_flow(
+                NewFlow(
+                    camera_id=camera.id,
+                    plate="abc1234",
+                    score=0.9,
+                    timestamp=now - timedelta(days=days),
+                    trigger_mode="auto",
+                    lpr_version="v",
+                ),
+                FlowImages(image=b"\xff\xd8\xff" + bytes(100)),
+            )
+    runner = CliRunner()
+    result = runner.invoke(main, ["--data-dir", str(data), "flows", "prune", "--older-than", "30"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 flows and 206 bytes of pictures" in result.output
+    with Seedata.open(settings) as seedata:
+        assert seedata.storage.count_flows(MATCH_ALL) == 2
+    assert runner.invoke(main, ["--data-dir", str(data), "flows", "prune"]).exit_code == 2
+    assert (
+        runner.invoke(main, ["--data-dir", str(data), "flows", "prune", "--older-than", "0"]).exit_code == 2
+    )
