@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from common import cpu_model
+
 from seedata_core.alpr import AlprEngine, PlateRead
 from seedata_core.imaging import read_image
 from seedata_core.plates import PACKS, normalise
@@ -108,16 +110,6 @@ def package(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return "-"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def conditions(spec_version: str, options: dict[str, str]) -> list[str]:

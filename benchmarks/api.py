@@ -14,17 +14,18 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import socket
-import string
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+
+from common import START, bench_flows
 
 from seedata_core.auth import hash_password
 from seedata_core.models import FlowImages, NewCamera, NewFlow
@@ -33,13 +34,6 @@ from seedata_core.settings import Settings
 
 EMAIL, PASSWORD = "bench@example.com", "bench-password"
 CAMERAS = 10
-START = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def plate(rng: random.Random) -> str:
-    letters = "".join(rng.choices(string.ascii_lowercase, k=3))
-    fourth = rng.choice(string.ascii_lowercase + string.digits)  # old format: a digit; Mercosul: a letter
-    return f"{letters}{rng.randrange(10)}{fourth}{rng.randrange(100):02d}"
 
 
 def build(data_dir: Path, n: int) -> None:
@@ -50,7 +44,6 @@ def build(data_dir: Path, n: int) -> None:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     settings = Settings(data_dir=str(data_dir), timezone="UTC")
-    rng = random.Random(42)
     started = time.perf_counter()
     with Seedata.open(settings) as seedata:
         ids = [
@@ -58,23 +51,10 @@ def build(data_dir: Path, n: int) -> None:
             for i in range(CAMERAS)
         ]
         seedata.storage.add_user(EMAIL, hash_password(PASSWORD))
-        step = 365 * 86400 / n
 
-        def flows():  # type: ignore[no-untyped-def]
-            for i in range(1, n + 1):
-                read = rng.random() < 0.9
-                yield (
-                    NewFlow(
-                        id=i,
-                        camera_id=rng.choice(ids),
-                        plate=plate(rng) if read else None,
-                        score=round(rng.uniform(0.5, 1), 6) if read else 0.0,
-                        timestamp=START + timedelta(seconds=int(i * step)),
-                        trigger_mode=rng.choice(("manual", "auto")),
-                        lpr_version="bench 1.0",
-                    ),
-                    FlowImages(),
-                )
+        def flows() -> Iterator[tuple[NewFlow, FlowImages]]:
+            for i, flow in enumerate(bench_flows(n, ids), 1):
+                yield flow
                 if i % 100_000 == 0:
                     print(f"  {i:,} flows", file=sys.stderr)
 

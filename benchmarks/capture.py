@@ -58,6 +58,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common import cpu_model
+
 from seedata_core import hookimpl
 from seedata_core.alpr import AlprEngine, AlprEngineSpec, PlateRead
 from seedata_core.auth import hash_password
@@ -488,13 +490,6 @@ def first_line(command: list[str]) -> str:
     except OSError:
         return "-"
     return out.splitlines()[0] if out else "-"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def conditions() -> list[str]:

@@ -53,7 +53,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import string
 import sys
 import threading
 import time
@@ -63,6 +62,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from common import START, bench_flows, cpu_model, plate
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -76,7 +76,6 @@ from seedata_core.transfer import CameraIds, export_lines, read_lines
 
 DATABASES = ("sqlite", "postgresql", "mariadb")
 CAMERAS = 10
-START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 365
 PER_PAGE = 20
 DEEP_PAGE = 250_000
@@ -156,32 +155,6 @@ class Target:
 
 
 # -- data ----------------------------------------------------------------------------------------
-def plate(rng: random.Random) -> str:
-    letters = "".join(rng.choices(string.ascii_lowercase, k=3))
-    fourth = rng.choice(string.ascii_lowercase + string.digits)  # old format: a digit; Mercosul: a letter
-    return f"{letters}{rng.randrange(10)}{fourth}{rng.randrange(100):02d}"
-
-
-def generate(n: int, camera_ids: list[int]) -> Iterator[tuple[NewFlow, FlowImages]]:
-    """N flows with ids 1..N over one year, oldest first; the same flows on every run."""
-    rng = random.Random(42)
-    step = DAYS * 86400 / n
-    for i in range(1, n + 1):
-        read = rng.random() < 0.9
-        yield (
-            NewFlow(
-                id=i,
-                camera_id=rng.choice(camera_ids),
-                plate=plate(rng) if read else None,
-                score=round(rng.uniform(0.5, 1), 6) if read else 0.0,
-                timestamp=START + timedelta(seconds=int(i * step)),
-                trigger_mode=rng.choice(("manual", "auto")),
-                lpr_version="bench 1.0",
-            ),
-            FlowImages(),
-        )
-
-
 def counted(items: Iterable[T], label: str, total: int) -> Iterator[T]:
     """``items`` unchanged, with a progress line on stderr every 100,000."""
     started = time.perf_counter()
@@ -210,7 +183,7 @@ def build(target: Target, n: int, keep: bool) -> float | None:
             seedata.storage.add_camera(NewCamera(alias=f"cam_{i}", source=f"/v/{i}.mp4")).id
             for i in range(CAMERAS)
         ]
-        flows = counted(generate(n, camera_ids), f"{target.kind} build", n)
+        flows = counted(bench_flows(n, camera_ids, days=DAYS), f"{target.kind} build", n)
         result = seedata.storage.import_flows(flows, batch_size=BUILD_BATCH)
         if result.added != n:
             raise SystemExit(f"{target.kind}: built {result.added} flows, wanted {n}")
@@ -405,16 +378,6 @@ def ingest_while_reading(seedata: Seedata, seconds: float, writers: int, out: Tr
 
 
 # -- report --------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def report(target: Target, n: int, build_s: float | None, rows: list[Row], transfer: Transfer | None) -> None:
     built = "reused (--keep)" if build_s is None else f"built in {build_s:.1f} s ({n / build_s:,.0f} flows/s)"
     print(f"\n{target.version()}: {n:,} flows, {built}")
