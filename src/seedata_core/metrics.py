@@ -73,9 +73,8 @@ def render_metrics(seedata: Seedata, now: datetime) -> str:
         ],
     )
     # Only an engine that was asked to read has counts: metrics never load a model.
-    reader = seedata.__dict__.get("reader")
-    if reader is not None:
-        stats = reader.stats
+    stats = seedata.read_stats()
+    if stats is not None:
         lines += _family("seedata_alpr_reads_total", "counter", "Engine reads.", [("", stats.reads)])
         lines += _family(
             "seedata_alpr_plates_total", "counter", "Engine reads that found a plate.", [("", stats.plates)]

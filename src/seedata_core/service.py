@@ -32,7 +32,7 @@ from .frames import Frame
 from .models import Camera, Flow, FlowImages
 from .pagination import Page, PageRequest
 from .plugins import Plugins, make_plugin_manager
-from .recording import PlateReader
+from .recording import PlateReader, ReadStats
 from .retention import Retention, RetentionPolicy
 from .settings import Settings
 from .snapshots import SnapshotError, fetch_snapshot
@@ -40,7 +40,7 @@ from .sources import FrameSource
 from .storage import Storage
 from .timezones import DisplayZone
 from .trigger import TakeImage, TriggerRequest, TriggerResult, run_trigger
-from .workers import AutoOptions, CameraWorkers
+from .workers import AutoOptions, CameraWorkers, open_camera_source
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,11 @@ class Seedata:
             min_score=self.settings.min_score,
         )
 
+    def read_stats(self) -> ReadStats | None:
+        """The engine's counts so far, or ``None`` when nothing was read yet (no model loaded for this)."""
+        reader: PlateReader | None = self.__dict__.get("reader")
+        return None if reader is None else reader.stats
+
     def camera_workers(self) -> CameraWorkers:
         """Workers for this installation's cameras (not started), configured from the settings."""
         settings = self.settings
@@ -216,7 +221,7 @@ class Seedata:
                 return workers.latest(camera.id)
             if camera.id not in opened:
                 try:
-                    opened[camera.id] = self.camera_workers().open_source(camera)
+                    opened[camera.id] = open_camera_source(self.plugins, camera, self.settings.source_options)
                 except SeedataError as exc:
                     log.warning("camera %s: cannot open %s", camera.alias, exc)
                     return None

@@ -66,6 +66,21 @@ def default_owner() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def open_camera_source(
+    plugins: Plugins,
+    camera: Camera,
+    source_options: Mapping[str, Mapping[str, Any]],
+    *,
+    snapshot_interval: float = 1.0,
+) -> FrameSource:
+    """Open the camera's stream with the first frame-source plugin that accepts it (with the options
+    of that kind), or poll its snapshot URL when it has no stream. Returns before the first frame."""
+    if not camera.source and camera.snapshot_url:
+        return SnapshotSource(camera.snapshot_url, interval=snapshot_interval)
+    spec = plugins.frame_source_for(camera.source)
+    return spec.open(camera, source_options.get(spec.name, {}))
+
+
 def _config(camera: Camera) -> Camera:
     """The camera without what changes while it runs; two equal configs need no worker restart."""
     return msgspec.structs.replace(camera, keep_alive=None)
@@ -299,6 +314,10 @@ class CameraWorkers:
         for worker in stale:
             log.info("camera %s: stopping its worker", worker.camera.alias)
             worker.stop()
+        # Failures are remembered per configuration of a camera still wanted; others are forgotten.
+        self._failed = {
+            camera_id: self._failed[camera_id] for camera_id in wanted.keys() & self._failed.keys()
+        }
         for camera_id, camera in wanted.items():
             if camera_id in self._workers or self._failed.get(camera_id) == _config(camera):
                 continue
@@ -325,11 +344,9 @@ class CameraWorkers:
         )
 
     def open_source(self, camera: Camera) -> FrameSource:
-        """Open the camera's stream with the first frame-source plugin that accepts it, or poll snapshots."""
-        if not camera.source and camera.snapshot_url:
-            return SnapshotSource(camera.snapshot_url, interval=self.snapshot_interval)
-        spec = self.plugins.frame_source_for(camera.source)
-        return spec.open(camera, self.source_options.get(spec.name, {}))
+        return open_camera_source(
+            self.plugins, camera, self.source_options, snapshot_interval=self.snapshot_interval
+        )
 
     def _follow(self) -> None:
         while not self._stopped.wait(self.sync_interval):
