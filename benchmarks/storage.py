@@ -8,7 +8,7 @@ For each database named in ``--databases``:
 
 1. Build. A database of ``--flows`` flows (10 cameras ``cam_0``..``cam_9``, one year of timestamps
    evenly spread, Brazilian-style plates such as ``abc1d23``, 10% without a plate, half of them manual),
-   made through the storage's own bulk path, ``import_flows`` in batches of 5000, so counters and
+   made through the storage's own bulk path, ``import_flows`` with its default batches, so counters and
    indexes are the ones the storage keeps itself. SQLite lives in ``DIR/sqlite_<N>/``; on the servers
    the database is ``seedata_bench_<N>`` (pictures directory ``DIR/<db>_<N>/``). With ``--keep`` a
    database already holding exactly N flows is reused, and nothing is dropped at the end; without it
@@ -24,7 +24,7 @@ For each database named in ``--databases``:
    (a statement timeout, say) is counted in the ``errors`` column and left out of the percentiles.
 3. Export/import. ``export_lines`` (what ``seedata flows export`` runs) over all flows to a file in
    ``DIR``, then ``read_lines`` + ``import_flows`` (what ``seedata flows import`` runs, batches of
-   1000 as its default) of that file into a fresh database (``seedata_bench_<N>_copy`` or
+   10,000 as its default) of that file into a fresh database (``seedata_bench_<N>_copy`` or
    ``DIR/sqlite_<N>_copy/``); flows/s for each. No pictures (issue 5's target: >= 20,000 flows/s).
 4. Ingest while reading, on that copy: one thread (``--writers`` threads) adds flows with a 50 KB
    picture and a 5 KB crop through ``add_flow`` as fast as it can for ``--ingest-seconds``, while
@@ -79,8 +79,6 @@ CAMERAS = 10
 DAYS = 365
 PER_PAGE = 20
 DEEP_PAGE = 250_000
-BUILD_BATCH = 5000
-IMPORT_BATCH = 1000  # `seedata flows import`'s default
 PROGRESS_EVERY = 100_000
 T = TypeVar("T")
 DRIVERS = {"postgresql": "postgresql+psycopg", "mariadb": "mariadb+pymysql"}
@@ -184,7 +182,7 @@ def build(target: Target, n: int, keep: bool) -> float | None:
             for i in range(CAMERAS)
         ]
         flows = counted(bench_flows(n, camera_ids, days=DAYS), f"{target.kind} build", n)
-        result = seedata.storage.import_flows(flows, batch_size=BUILD_BATCH)
+        result = seedata.storage.import_flows(flows)
         if result.added != n:
             raise SystemExit(f"{target.kind}: built {result.added} flows, wanted {n}")
     return time.perf_counter() - started
@@ -322,7 +320,7 @@ def export_import(target: Target, n: int, work_dir: Path, ingest_seconds: float,
             records = read_lines(
                 counted(file, f"{target.kind} import", n), seedata.zone, CameraIds(seedata.storage)
             )
-            result = seedata.storage.import_flows(records, batch_size=IMPORT_BATCH)
+            result = seedata.storage.import_flows(records)  # as `seedata flows import`
             out.import_rate = result.added / (time.perf_counter() - started)
             if result.added != n:
                 raise SystemExit(f"{target.kind}: imported {result.added} flows, wanted {n}")
@@ -390,7 +388,7 @@ def report(target: Target, n: int, build_s: float | None, rows: list[Row], trans
             f"export (export_lines, no pictures):        {transfer.export_rate:>10,.0f} flows/s"
             f"  ({mb:,.0f} MB)"
         )
-        print(f"import (read_lines + import_flows, 1000):  {transfer.import_rate:>10,.0f} flows/s")
+        print(f"import (read_lines + import_flows):        {transfer.import_rate:>10,.0f} flows/s")
         print(
             f"ingest, add_flow with 50 KB + 5 KB pictures, {transfer.writers} writer(s), while reading: "
             f"{transfer.ingest_rate:,.0f} flows/s"

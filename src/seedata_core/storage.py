@@ -131,7 +131,7 @@ class Storage(Protocol):
         ...
 
     def import_flows(
-        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 1000
+        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 10_000
     ) -> ImportResult:
         """Store many flows that carry their ids; a flow whose id exists is skipped (idempotent)."""
         ...

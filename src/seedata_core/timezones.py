@@ -5,6 +5,7 @@ The API's timestamps are ``YYYY-MM-DD HH:MM:SS`` strings with one-second resolut
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigError
 
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The display format, or its date alone; a regular expression, as strptime costs ~10 us a call and
+# imports read one timestamp per flow.
+_DISPLAY_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
 
 
 class DisplayZone:
@@ -53,12 +57,11 @@ class DisplayZone:
 
         Raises ``ValueError`` when the text is malformed.
         """
-        if len(text) == 10:
-            local = datetime.strptime(text, "%Y-%m-%d")
-        elif len(text) == 19:
-            local = datetime.strptime(text, DISPLAY_FORMAT)
-        else:
+        found = _DISPLAY_TEXT.fullmatch(text)
+        if found is None:
             raise ValueError(f"not a timestamp: {text!r}")
+        year, month, day, hour, minute, second = map(int, found.groups(default="0"))
+        local = datetime(year, month, day, hour, minute, second)
         return self.to_utc(local)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
+from seedata_storage_sql import storage as storage_module
 from seedata_storage_sql.schema import counters, flows
 from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import func, select, text
@@ -257,3 +258,46 @@ def test_deep_pages_match_shallow_ones(storage: SqlStorage, camera_id: int, make
         page = storage.search_flows(MATCH_ALL, offset=offset, limit=20)
         assert [f.id for f in page] == newest_first[offset : offset + 20]
         assert page == [storage.get_flow(f.id) for f in page]
+
+
+def test_import_batches_end_at_their_picture_budget(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two 600-byte pictures fill a 1000-byte budget: batches of two, so the flows before the bad
+    # camera's batch stay stored although all fit one batch_size.
+    monkeypatch.setattr(storage_module, "IMPORT_BATCH_BYTES", 1000)
+    flows = [(make_flow(camera_id, i, id=i + 1), FlowImages(image=bytes(600))) for i in range(5)]
+    flows.append((make_flow(camera_id + 1, 9, id=99), FlowImages(image=bytes(600))))
+    with pytest.raises(NotFound):
+        storage.import_flows(flows, batch_size=100)
+    assert [flow.id for flow in storage.iter_flows(MATCH_ALL)] == [1, 2, 3, 4]
+    assert_counters_match_rows(storage)
+
+
+def test_a_large_import_refreshes_the_planner_statistics(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch, db: str
+) -> None:
+    monkeypatch.setattr(storage_module, "ANALYZE_AFTER", 3)
+    before = analyses(storage) if db == "postgresql" else 0
+    storage.import_flows((make_flow(camera_id, i, id=i + 1), FlowImages()) for i in range(2))
+    storage.import_flows((make_flow(camera_id, i, id=i + 10), FlowImages()) for i in range(3))
+    assert storage.count_flows(MATCH_ALL) == 5
+    if db == "postgresql":
+        # Only the import that added three flows analysed both tables (autovacuum counts apart).
+        deadline = time.monotonic() + 5  # a backend reports its statistics when it goes idle
+        while analyses(storage) < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert analyses(storage) == before + 2
+
+
+def analyses(storage: SqlStorage) -> int:
+    """How many times ANALYZE (not autovacuum's) ran on the flow tables of this PostgreSQL database."""
+    with storage.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT sum(analyze_count) FROM pg_stat_user_tables "
+                    "WHERE relname IN ('flows', 'plate_grams')"
+                )
+            ).scalar_one()
+        )

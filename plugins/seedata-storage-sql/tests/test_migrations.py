@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from seedata_storage_sql import SqlStorage, migrate, open_storage
 from seedata_storage_sql.engine import create_sql_engine
 from seedata_storage_sql.images import ImageStore
 from seedata_storage_sql.schema import metadata
+from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import inspect, text
 
 from seedata_core.errors import StorageUnavailable
@@ -30,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -63,7 +65,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0003"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0004"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -85,7 +87,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0003"
+    assert migrate.current_revision(engine) == "0004"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -133,7 +135,7 @@ def test_a_first_release_database_gets_camera_leases(empty_settings: Settings) -
                 )
             )
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0003"
+        assert migrate.current_revision(engine) == "0004"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM camera_leases")).scalar() == 0
     finally:
@@ -176,5 +178,63 @@ def test_stored_plates_get_their_grams(empty_settings: Settings) -> None:
     try:
         (gate,) = upgraded.list_cameras()
         assert upgraded.claim_cameras("me", [gate.id], ttl=5, now=datetime.now(UTC)) == {gate.id}
+    finally:
+        upgraded.close()
+
+
+def test_stored_flows_get_their_hour_counts(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
+    hour = 3600
+    # Negative times (before 1970) and hour boundaries, where truncating division would be wrong;
+    # hours far apart and many in a row, across several backfill statements.
+    times = [-3 * hour - 1, -hour - 1, -hour, -hour + 1, -1, 0, 1, hour - 1, hour, 1_714_564_799]
+    times += [1_714_564_800 + 97 * i for i in range(3000)]
+    flows = [(i + 1, 1 + i % 3 % 2, ts) for i, ts in enumerate(times)]  # cameras 1 and 2, unevenly
+    try:
+        migrate.upgrade(engine, revision="0003")
+        with engine.begin() as conn:
+            for alias in ("Gate", "Back"):
+                conn.execute(
+                    text(
+                        "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
+                        "VALUES (:alias, 'a', 'auto', 0, true)"
+                    ),
+                    {"alias": alias},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) "
+                    "VALUES (:id, :camera, :ts, NULL, 0.5, 'auto', 'v')"
+                ),
+                [{"id": i, "camera": camera, "ts": ts} for i, camera, ts in flows],
+            )
+            # The counters as the storage would have kept them.
+            conn.execute(text("UPDATE counters SET value = :n WHERE name = 'flows'"), {"n": len(flows)})
+            conn.execute(
+                text("INSERT INTO counters (name, value) VALUES (:name, :n)"),
+                [
+                    {"name": f"flows:camera:{camera}", "n": n}
+                    for camera, n in Counter(camera for _, camera, _ in flows).items()
+                ],
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            hours: dict[int, int] = dict(conn.execute(text("SELECT hour, flows FROM flow_hours")).all())
+            camera_hours = {
+                (camera, h): n
+                for camera, h, n in conn.execute(text("SELECT camera_id, hour, flows FROM camera_flow_hours"))
+            }
+    finally:
+        engine.dispose()
+    assert hours == dict(Counter(ts // hour for _, _, ts in flows))
+    assert camera_hours == dict(Counter((camera, ts // hour) for _, camera, ts in flows))
+    # Floored, not truncated toward zero: -1 s and -3600 s are hour -1, and -3601 s is hour -2.
+    assert {h: hours[h] for h in (-4, -2, -1, 0, 1)} == {-4: 1, -2: 1, -1: 3, 0: 3, 1: 1}
+    upgraded = open_storage(empty_settings)
+    try:
+        newest_first = sorted(flows, key=lambda flow: (flow[2], flow[0]), reverse=True)
+        for offset in (DEEP_OFFSET, len(flows) - 25):  # from either end
+            page = upgraded.search_flows(MATCH_ALL, offset=offset, limit=20)
+            assert [flow.id for flow in page] == [flow[0] for flow in newest_first[offset : offset + 20]]
     finally:
         upgraded.close()

@@ -105,22 +105,38 @@ def test_default_page_walks_the_time_index_without_sorting(filled: SqlStorage, s
 
 
 @pytest.mark.parametrize(
-    ("where", "index"),
-    [(MATCH_ALL, "ix_flows_ts_id"), (Cond("camera", "=", "cam0"), "ix_flows_camera_id_ts_id (camera_id=?)")],
+    ("where", "hours", "index"),
+    [
+        (MATCH_ALL, "flow_hours", "ix_flows_ts_id (ts<?)"),
+        (Cond("camera", "=", "cam0"), "camera_flow_hours", "ix_flows_camera_id_ts_id (camera_id=? AND ts<?)"),
+    ],
 )
-@pytest.mark.parametrize("offset", [DEEP_OFFSET, 2 * DEEP_OFFSET - 20], ids=["newer half", "older half"])
+@pytest.mark.parametrize(
+    ("offset", "edge"),
+    [(DEEP_OFFSET, "hour<?"), (2 * DEEP_OFFSET - 20, "hour>?")],
+    ids=["newer half", "older half"],
+)
 def test_deep_pages_skip_on_a_covering_index(
-    storage: SqlStorage, settings: Settings, make_flow: FlowMaker, where: Node, index: str, offset: int
+    storage: SqlStorage,
+    settings: Settings,
+    make_flow: FlowMaker,
+    where: Node,
+    hours: str,
+    index: str,
+    offset: int,
+    edge: str,
 ) -> None:
     camera = storage.add_camera(NewCamera(alias="cam0", source="s")).id
-    storage.import_flows((make_flow(camera, i, id=i + 1), FlowImages()) for i in range(3 * DEEP_OFFSET))
+    storage.add_camera(NewCamera(alias="cam1", source="s"))  # cam0 alone is not all flows
+    storage.import_flows((make_flow(camera, i * 5, id=i + 1), FlowImages()) for i in range(3 * DEEP_OFFSET))
     found = plans(storage, settings, lambda: storage.search_flows(where, offset=offset, limit=20))
-    # The counters first (which end is nearer), then the page, from whichever end that is.
+    # The counters first (which end is nearer), then the hour counts from that end, then the page,
+    # from the end of the hour that holds it.
     assert any(plan.startswith("SEARCH counters") or plan == "SCAN counters" for plan in found[:-1])
+    key = "camera_id=? AND " if hours == "camera_flow_hours" else ""
+    assert f"SEARCH {hours} USING PRIMARY KEY ({key}{edge})" in found[:-1], found
     page = found[-1]
-    assert page.startswith(
-        f"MATERIALIZE page | SEARCH flows USING COVERING INDEX {index}"
-    ) or page.startswith(f"MATERIALIZE page | SCAN flows USING COVERING INDEX {index}"), page
+    assert page.startswith(f"MATERIALIZE page | SEARCH flows USING COVERING INDEX {index}"), page
     assert "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)" in page
 
 

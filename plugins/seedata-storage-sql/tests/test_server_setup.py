@@ -67,9 +67,11 @@ def test_text_columns_compare_exactly(storage: SqlStorage) -> None:
             assert sorted(tables) == [
                 (name, "utf8mb4_nopad_bin")
                 for name in (
+                    "camera_flow_hours",
                     "camera_leases",
                     "cameras",
                     "counters",
+                    "flow_hours",
                     "flows",
                     "plate_grams",
                     "signing_keys",

@@ -2,14 +2,17 @@
 
 Random sequences of inserts (``add_flow``), imports with given ids (some taken, so skipped) and
 retention deletes (before a cut, or the oldest), with checks after every step: the counters (total
-and per camera) equal COUNT(*) and the model; the pages of the listing, put together, are the model
-newest first with no gap and no duplicate; the picture files are exactly those of the stored flows.
+and per camera) equal COUNT(*) and the model; the hour counts (all flows' and each camera's) equal
+the flows grouped by hour; the pages of the listing, put together, are the model newest first with
+no gap and no duplicate, and so is a page found through the hour counts; the picture files are
+exactly those of the stored flows.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +23,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from seedata_storage_sql import SqlStorage, open_storage
-from seedata_storage_sql.schema import TOTAL_FLOWS, camera_flows_counter, counters, flows
+from seedata_storage_sql.schema import (
+    TOTAL_FLOWS,
+    camera_flow_hours,
+    camera_flows_counter,
+    counters,
+    flow_hours,
+    flows,
+)
 from sqlalchemy import func, select
 
 from seedata_core.filter_ast import MATCH_ALL, Cond
@@ -30,7 +40,15 @@ from seedata_core.settings import Settings
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 ALIASES = ("north", "south", "east")
 CAMERAS = st.integers(1, len(ALIASES))  # the ids of ALIASES, made in this order on an empty database
-SECONDS = st.integers(0, 12)  # few distinct times: ties are ordered by id
+HOUR = 3600
+
+
+def _seconds(step: int) -> int:
+    """A time after T0 (an hour) on either side of hour boundaries, one second before T0 among them."""
+    return step * (HOUR // 2 - 1) - 1
+
+
+SECONDS = st.integers(0, 12).map(_seconds)  # few distinct times: ties are ordered by id
 PLATES = st.one_of(st.none(), st.sampled_from(("abc123", "xyz9", "b")))
 JPEG = b"\xff\xd8jpeg"
 
@@ -105,7 +123,7 @@ class StorageMachine(RuleBasedStateMachine):
                 added += 1
         assert (result.added, result.skipped) == (added, len(batch) - added)
 
-    @rule(cut=st.integers(0, 14), limit=st.integers(1, 8))
+    @rule(cut=st.integers(0, 14).map(_seconds), limit=st.integers(1, 8))
     def delete_flows_before(self, cut: int, limit: int) -> None:
         expected = self._oldest(limit, cut)
         pruned = self.storage.delete_flows_before(T0 + timedelta(seconds=cut), limit=limit)
@@ -130,6 +148,27 @@ class StorageMachine(RuleBasedStateMachine):
             listed.extend(flow.id for flow in page)
         newest_first = sorted(self.model, key=lambda i: (self.model[i].seconds, i), reverse=True)
         assert listed == newest_first
+
+    @rule(offset=st.integers(0, 40), limit=st.integers(1, 7), alias=st.sampled_from((None, *ALIASES)))
+    def page_found_through_the_hours_is_the_model(self, offset: int, limit: int, alias: str | None) -> None:
+        where = MATCH_ALL if alias is None else Cond("camera", "=", alias)
+        kept = [i for i in self.model if alias is None or ALIASES[self.model[i].camera_id - 1] == alias]
+        newest_first = sorted(kept, key=lambda i: (self.model[i].seconds, i), reverse=True)
+        # Any offset, not only the deep ones that search_flows sends there.
+        page = self.storage._page_by_hours(where, offset, limit)
+        assert page is not None
+        assert [flow.id for flow in page] == newest_first[offset : offset + limit]
+
+    @invariant()
+    def hour_counts_equal_flows_by_hour(self) -> None:
+        with self.storage.engine.connect() as conn:
+            stored = conn.execute(select(flows.c.camera_id, flows.c.ts)).all()
+            hours = dict(conn.execute(select(flow_hours.c.hour, flow_hours.c.flows)).all())
+            camera_hours = {(c, h): n for c, h, n in conn.execute(select(camera_flow_hours)).all()}
+        t0 = int(T0.timestamp())
+        modelled = Counter((flow.camera_id, (t0 + flow.seconds) // HOUR) for flow in self.model.values())
+        assert camera_hours == dict(Counter((camera_id, ts // HOUR) for camera_id, ts in stored)) == modelled
+        assert hours == dict(Counter(ts // HOUR for _, ts in stored))
 
     @invariant()
     def counters_equal_count(self) -> None:

@@ -4,9 +4,10 @@ One batch is one short write transaction (:func:`delete_oldest`), in the same lo
 inserts of :mod:`.storage`: the row lock of the total counter first (SQLite's write lock does the
 same), then the doomed flow rows (``FOR UPDATE``, so a concurrent re-read of one of them waits and
 the picture keys read are the ones the row names when it goes), then the per-camera counters in
-camera order. Writers of flows are thus serialised where they meet: two processes pruning at once
-delete, and count off, each flow once, and an insert never sees a half-made count. Rows are deleted
-by primary key, so side tables with ``ON DELETE CASCADE`` follow them.
+camera order, then the hour counts in key order (:mod:`.hours`). Writers of flows are thus
+serialised where they meet: two processes pruning at once delete, and count off, each flow once, and
+an insert never sees a half-made count. Rows are deleted by primary key, so side tables with
+``ON DELETE CASCADE`` follow them.
 
 Picture files are removed after the commit (:func:`remove_pictures`): a crash in between leaves
 files that no row names, never a row without its files' data. The pictures' total size comes from
@@ -26,6 +27,7 @@ from typing import Final
 
 from sqlalchemy import Connection, delete, select, update
 
+from .hours import HOUR, subtract_hours
 from .images import ImageStore
 from .schema import TOTAL_FLOWS, camera_flows_counter, counters, flows
 
@@ -41,7 +43,7 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
         raise ValueError("limit must be positive")
     conn.execute(_LOCK_FLOW_WRITES)
     doomed = (
-        select(flows.c.id, flows.c.camera_id, flows.c.image_key, flows.c.plate_image_key)
+        select(flows.c.id, flows.c.camera_id, flows.c.ts, flows.c.image_key, flows.c.plate_image_key)
         .order_by(flows.c.ts, flows.c.id)
         .limit(limit)
         .with_for_update()
@@ -60,6 +62,7 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
     steps.update((camera_flows_counter(camera_id), n) for camera_id, n in sorted(by_camera.items()))
     for name, n in steps.items():
         conn.execute(update(counters).where(counters.c.name == name).values(value=counters.c.value - n))
+    subtract_hours(conn, Counter((row.camera_id, row.ts // HOUR) for row in rows))
     return len(rows), [key for row in rows for key in (row.image_key, row.plate_image_key) if key is not None]
 
 

@@ -22,6 +22,13 @@ all are a superset of the matches, and ``LIKE`` confirms each (see :mod:`.where`
 scan, under the statement timeout. Writers of flows keep the grams in the same transaction
 (:mod:`.grams`); deleting a flow deletes its grams (``ON DELETE CASCADE``, through ``(flow_id)``).
 
+Flow counts per hour (``hour`` is ``ts // 3600``, floored, as Python divides) serve the deep pages
+of the listings that the counters count (no filter, or only cameras): ``flow_hours`` counts all
+flows of each hour, ``camera_flow_hours`` each camera's. Reading them from the nearer end finds the
+hour that holds a page's first flow, so the page itself skips at most that hour's flows (see
+:mod:`.hours` and :meth:`~seedata_storage_sql.storage.SqlStorage.search_flows`). They hold no row
+for an hour without flows, and writers keep them exact in the transaction that changes the flows.
+
 Text compares exactly, as on SQLite, on every database: MariaDB tables use the ``utf8mb4_nopad_bin``
 collation (its default is case- and trailing-space-insensitive, which would merge ``Gate`` and
 ``GATE``), and PostgreSQL's key columns use ``COLLATE "C"``, so a range on a prefix (:mod:`.where`)
@@ -179,6 +186,26 @@ def camera_flows_counter(camera_id: int) -> str:
     """The name of the counter of one camera's flows."""
     return f"flows:camera:{camera_id}"
 
+
+flow_hours = Table(
+    "flow_hours",
+    metadata,
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("flows", BigInteger, nullable=False),
+    # Read in key order only: on SQLite the table is its primary key's index alone.
+    sqlite_with_rowid=False,
+    **MARIADB_TABLE,
+)
+
+camera_flow_hours = Table(
+    "camera_flow_hours",
+    metadata,
+    Column("camera_id", Integer, primary_key=True, autoincrement=False),
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("flows", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **MARIADB_TABLE,
+)
 
 camera_leases = Table(
     "camera_leases",

@@ -1,0 +1,38 @@
+"""Many rows into one table in one go: ``COPY`` on PostgreSQL, the driver's executemany elsewhere.
+
+Imports write tens of thousands of flows and five times as many plate grams a second. SQLAlchemy's
+per-row parameter handling costs more than SQLite's own insert, and psycopg's pipelined executemany
+spends ~30 us of Python per row; ``COPY`` streams the rows through psycopg's C writer instead. The
+values need no conversion (integers, floats, strings, ``NULL``), so they go to the driver as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+
+COPY_FROM = 100
+"""Rows from which PostgreSQL gets them by ``COPY``: it costs a round trip more than an INSERT."""
+
+
+def insert_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    """Insert ``rows``, each a value for every column of ``table`` in its order, in the caller's
+    transaction."""
+    params: list[Any] = rows if isinstance(rows, list) else list(rows)
+    if not params:
+        return
+    if conn.dialect.name == "postgresql" and len(params) >= COPY_FROM:
+        names = ", ".join(conn.dialect.identifier_preparer.quote(column.name) for column in table.columns)
+        driver = conn.connection.driver_connection
+        assert driver is not None, "a connection in a transaction has its driver connection"
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    compiled = insert(table).compile(dialect=conn.dialect)
+    if compiled.positiontup is None:  # drivers that bind by name (psycopg, PyMySQL)
+        columns = table.columns.keys()
+        params = [dict(zip(columns, row, strict=True)) for row in params]
+    conn.exec_driver_sql(compiled.string, params)
