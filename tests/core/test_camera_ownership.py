@@ -1,10 +1,12 @@
 """Several server processes on one database: each camera is watched by exactly one of them, and
 another takes a camera over when its process dies (within the lease's ttl) or stops (at once).
 
-Real OS processes, each a :class:`~seedata_core.service.Seedata` with its camera workers on the same
-SQLite data directory; they print the ids of the cameras they watch every 0.2 s. The cameras play the
-bundled sample video in manual mode (no ALPR engine). PostgreSQL and MariaDB run the same leases in
-``plugins/seedata-storage-sql/tests/test_camera_leases.py``.
+Real OS processes, each a :class:`~seedata_core.service.Seedata` with its camera workers; they print
+the ids of the cameras they watch every 0.2 s. The cameras play the bundled sample video in manual mode
+(no ALPR engine). Each scenario runs once per database of ``SEEDATA_TEST_DATABASES`` (see
+:mod:`seedata_storage_sql.testing`): on SQLite the processes share one data directory (its database is a
+file there); on PostgreSQL and MariaDB they are like separate machines, each with a data directory of
+its own and the same ``database_url``, a fresh database made for the test and dropped after the module.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from seedata_storage_sql.testing import ServerDatabases, selected_databases
 
 from seedata_core.errors import ConfigError
 from seedata_core.models import NewCamera
@@ -35,8 +38,8 @@ from seedata_core.settings import Settings
 
 # SIGTERM stops cleanly (the with block closes, releasing the leases); SIGKILL is a crash.
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-settings = Settings(data_dir=sys.argv[1], camera_sync_interval=float(sys.argv[2]),
-                    camera_lease_ttl=float(sys.argv[3]))
+settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2] or None,
+                    camera_sync_interval=float(sys.argv[3]), camera_lease_ttl=float(sys.argv[4]))
 with Seedata.open(settings) as seedata:
     workers = seedata.start_workers()
     while True:
@@ -48,9 +51,9 @@ with Seedata.open(settings) as seedata:
 class Server:
     """One child process, and the set of camera ids it said last that it watches (``None``: not yet)."""
 
-    def __init__(self, data_dir: Path, ttl: float) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None, ttl: float) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(data_dir), str(SYNC), str(ttl)],
+            [sys.executable, "-c", CHILD, str(data_dir), database_url or "", str(SYNC), str(ttl)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -83,27 +86,55 @@ def _wait_for(condition: Callable[[], bool], timeout: float, *, since: float | N
     return time.monotonic() - start
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db" in metafunc.fixturenames:
+        metafunc.parametrize("db", selected_databases())
+
+
+@pytest.fixture(scope="module")
+def server_databases() -> Iterator[ServerDatabases]:
+    made = ServerDatabases()
+    yield made
+    made.drop_all()
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data directory with three enabled cameras playing the sample video, triggered manually."""
-    data = tmp_path / "data"
-    with Seedata.open(Settings(data_dir=str(data))) as seedata:
+def database_url(db: str, server_databases: ServerDatabases) -> str | None:
+    """``None`` on SQLite (the data directory's file), else a new database on that server, for this test."""
+    return None if db == "sqlite" else server_databases.create(db)
+
+
+@pytest.fixture
+def data_dir_of(tmp_path: Path, db: str) -> Callable[[str], Path]:
+    """``data_dir_of(machine)``: its data directory; on SQLite the one every machine shares."""
+    return lambda machine: tmp_path / ("shared" if db == "sqlite" else machine)
+
+
+@pytest.fixture
+def cameras(data_dir_of: Callable[[str], Path], database_url: str | None) -> None:
+    """Three enabled cameras in the test's database, playing the sample video, triggered manually."""
+    with Seedata.open(Settings(data_dir=str(data_dir_of("setup")), database_url=database_url)) as seedata:
         for n in range(CAMERAS):
             seedata.storage.add_camera(
                 NewCamera(alias=f"cam{n}", source=str(bundled_sample_video()), capture_mode="manual")
             )
-    return data
 
 
 @pytest.fixture
-def start(data_dir: Path) -> Iterator[Callable[[float], Server]]:
+def start(
+    cameras: None, data_dir_of: Callable[[str], Path], database_url: str | None
+) -> Iterator[Callable[[float], Server]]:
+    """``start(ttl)``: a new server process on the test's database; all are killed at the end."""
     started: list[Server] = []
 
     def start_one(ttl: float) -> Server:
-        started.append(Server(data_dir, ttl))
+        started.append(Server(data_dir_of(f"server{len(started)}"), database_url, ttl))
         return started[-1]
 
     yield start_one
+    for server in started:  # every process gets its signal before the first wait can fail
+        if server.process.poll() is None:
+            server.process.kill()
     for server in started:
         server.end(signal.SIGKILL)
 
