@@ -83,7 +83,7 @@ class Storage(Protocol):
         ...
 
     def claim_cameras(
-        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime
+        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime | None = None
     ) -> set[int]:
         """Take or renew the leases of these cameras for ``owner``; the ids whose lease it holds after.
 
@@ -91,9 +91,10 @@ class Storage(Protocol):
         watch each camera exactly once. Atomically, for each id of an existing camera: the lease is
         taken, or renewed, until ``now + ttl`` (seconds) when the camera has none, when its lease
         expired before ``now``, or when ``owner`` holds it already; a lease another owner holds
-        unexpired is left alone. Owners call this again well within ``ttl`` to keep their cameras, and
-        processes sharing a database need clocks that agree to well within ``ttl``. ``owner`` is at
-        most 64 characters.
+        unexpired is left alone. Owners call this again well within ``ttl`` to keep their cameras.
+        ``now`` defaults to the storage's own clock, one that every process sharing the storage
+        reads alike (a database server's), so that machines whose clocks disagree still agree on
+        when a lease ends; a given ``now`` is for tests. ``owner`` is at most 64 characters.
         """
         ...
 

@@ -291,9 +291,7 @@ class CameraWorkers:
             if camera.enabled and (camera.source or camera.snapshot_url)
         }
         asked_at = time.monotonic()
-        leased = self.storage.claim_cameras(
-            self.owner, enabled.keys(), ttl=self.lease_ttl, now=datetime.now(UTC)
-        )
+        leased = self.storage.claim_cameras(self.owner, enabled.keys(), ttl=self.lease_ttl)
         self._renewed_at = asked_at
         unwanted = self._leased - enabled.keys()  # disabled or removed: another process must not wait
         self._leased = leased

@@ -6,10 +6,13 @@ holds unexpired; ``release_cameras`` frees its own at once; a removed camera's l
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import pytest
 from seedata_storage_sql import SqlStorage, open_storage
+from seedata_storage_sql import storage as storage_module
 
 from seedata_core.models import NewCamera
 from seedata_core.settings import Settings
@@ -98,3 +101,20 @@ def test_concurrent_claims_give_each_camera_one_owner(storage: SqlStorage, setti
     finally:
         for other in others:
             other.close()
+
+
+def test_leases_follow_the_database_servers_clock(
+    storage: SqlStorage, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Machines sharing a server database agree on when a lease ends although their clocks do not:
+    the lease times are the server's, so a claimer whose clock runs an hour ahead takes nothing."""
+    ids = _cameras(storage, 2)
+    assert storage.claim_cameras(A, ids, ttl=TTL) == set(ids)
+    ahead = time.time_ns() + 3600 * 10**9
+    monkeypatch.setattr(storage_module.time, "time_ns", lambda: ahead)
+    if db == "sqlite":
+        # One machine, one clock: an hour later by it, the lease has expired.
+        assert storage.claim_cameras(B, ids, ttl=TTL) == set(ids)
+    else:
+        assert storage.claim_cameras(B, ids, ttl=TTL) == set()
+        assert storage.claim_cameras(A, ids, ttl=TTL) == set(ids)

@@ -17,6 +17,7 @@ could draw one of them.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -347,6 +348,22 @@ def _insert_missing_leases(dialect: str, owner: str, camera_ids: list[int], expi
     return insert(camera_leases).from_select(columns, rows).prefix_with("IGNORE")
 
 
+_SERVER_NOW_MS = {
+    "postgresql": "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    "mysql": "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+    "mariadb": "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+}
+
+
+def _now_ms(conn: Connection) -> int:
+    """UTC epoch milliseconds by the database server's clock, which every process sharing the
+    database reads alike; SQLite's processes share one machine, and so its clock."""
+    query = _SERVER_NOW_MS.get(conn.dialect.name)
+    if query is None:
+        return time.time_ns() // 1_000_000
+    return int(conn.exec_driver_sql(query).scalar_one())
+
+
 def _checked_camera(fields: Mapping[str, Any]) -> NewCamera:
     """``fields`` as a camera, its types and literals checked (``msgspec.ValidationError``)."""
     return msgspec.convert(dict(fields), NewCamera)
@@ -578,7 +595,7 @@ class SqlStorage:
         self._touched[camera_id] = second
 
     def claim_cameras(
-        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime
+        self, owner: str, camera_ids: Collection[int], *, ttl: float, now: datetime | None = None
     ) -> set[int]:
         """Take or renew ``owner``'s camera leases; see :meth:`seedata_core.storage.Storage.claim_cameras`.
 
@@ -591,9 +608,9 @@ class SqlStorage:
         ids = sorted(set(camera_ids))  # one order for every process: row locks taken without deadlock
         if not ids:
             return set()
-        now_ms = _epoch_us(now) // 1000
-        expires_ms = now_ms + round(ttl * 1000)
         with self._connect(write=True) as conn:
+            now_ms = _now_ms(conn) if now is None else _epoch_us(now) // 1000
+            expires_ms = now_ms + round(ttl * 1000)
             conn.execute(
                 update(camera_leases)
                 .where(
