@@ -191,6 +191,15 @@ def test_filtered_pages_come_in_index_order(
             ],
         ),
         (
+            # Two characters: where a trigram starts with them, or where the plate ends with them.
+            Cond("plate", "like", "Bc"),
+            [
+                "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)",
+                "SEARCH plate_grams USING PRIMARY KEY (gram>? AND gram<?)",
+                "SEARCH flows USING COVERING INDEX ix_flows_plate_rkey (plate_rkey>? AND plate_rkey<?)",
+            ],
+        ),
+        (
             # The camera's index would yield its flows in order; the plate's few are found first.
             And((Cond("camera", "=", "cam1"), Cond("plate", "like", "abc1"), Cond("timestamp", ">", 0))),
             ["SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH g0 USING PRIMARY KEY (gram=?)"],

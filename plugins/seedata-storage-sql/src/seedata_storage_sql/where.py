@@ -13,7 +13,11 @@ exactly the flows :func:`seedata_core.filters.matches` selects.
   every trigram of the value (``plate_grams``, a join of point look-ups on its primary key), then
   ``LIKE`` decides among those few. The grams are taken from the value folded to lower case: on
   SQLite, whose ``LIKE`` ignores ASCII case, a capital in the value still finds the folded plates.
-  Shorter values scan.
+  A value of two letters or digits is where a plate has it either at the start of one of its
+  trigrams (a range of ``plate_grams``' key) or at its very end (a range of the reversed key
+  ``plate_rkey``: the canonical key is made character by character, so a plate that ends with the
+  value has a key that ends with the value's). One character matches a good part of all plates, and
+  scans.
 - **Selective plate conditions** (``=`` and ``similar``) become ``id IN (SELECT id ... )``: few flows
   match, found through an index of their own, and as a subquery they are found first, where the
   planner would otherwise walk the timestamp index to spare itself sorting those few.
@@ -37,7 +41,7 @@ from seedata_core.filters import FlowFacts, fold_case, matches
 from seedata_core.lookalike import canonical
 
 from .grams import grams
-from .schema import flows, plate_grams
+from .schema import GRAM_LENGTH, flows, plate_grams
 
 CameraAliases = Mapping[int, str]
 """Every camera's alias, by camera id."""
@@ -72,8 +76,10 @@ def compile_where(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
         case Cond(field="camera"):
             ids = _cameras_where(node, cameras)
             return flows.c.camera_id.in_(sorted(ids)) if ids else false()
-        case Cond(field="plate", op="like", value=str() as part) if grams(part):
-            return and_(flows.c.plate.is_not(None), flows.c.id.in_(_holding_grams(part)), _plate(node))
+        case Cond(field="plate", op="like", value=str() as part) if (
+            candidates := _holding(part)
+        ) is not None:
+            return and_(flows.c.plate.is_not(None), flows.c.id.in_(candidates), _plate(node))
         case Cond(field="plate", op="=" | "similar"):
             matching = select(flows.c.id).where(flows.c.plate.is_not(None), _plate(node)).correlate(None)
             return flows.c.id.in_(matching)
@@ -155,6 +161,30 @@ def _plate(cond: Cond) -> ColumnElement[bool]:
     raise ValueError(f"unsupported condition {cond!r}")
 
 
+def _holding(part: str) -> Select[tuple[int]] | None:
+    """The ids of the flows whose plates may hold ``part``, found by index (a superset of those that
+    do); ``None`` when no index narrows them."""
+    if grams(part):
+        return _holding_grams(part)
+    pair = fold_case(part)
+    if len(pair) == GRAM_LENGTH - 1 and pair.isascii() and pair.isalnum():
+        return _holding_pair(pair)
+    return None
+
+
+def _holding_pair(pair: str) -> Select[tuple[int]]:
+    """The ids of the flows whose plates may hold ``pair``, two ASCII letters or digits."""
+    inside = select(plate_grams.c.flow_id).where(_starts_with(plate_grams.c.gram, pair))
+    at_end = select(flows.c.id).where(_starts_with(flows.c.plate_rkey, canonical(pair)[::-1]))
+    return select(inside.union(at_end).subquery().c[0]).correlate(None)
+
+
+def _starts_with(column: ColumnElement[str], head: str) -> ColumnElement[bool]:
+    """``column`` starts with ``head`` (ASCII), as a range that an index on it serves."""
+    # Every string that starts with ``head`` sorts below ``head`` with its last character's successor.
+    return and_(column >= head, column < head[:-1] + chr(ord(head[-1]) + 1))
+
+
 def _holding_grams(part: str) -> Select[tuple[int]]:
     """The ids of the flows whose plates hold every trigram of ``part`` (a superset of its matches)."""
     wanted = _spread(grams(fold_case(part)), MAX_GRAMS)
@@ -180,7 +210,7 @@ def _narrows(node: Node) -> bool:
         case Cond(field="plate", op="=" | "similar"):
             return True
         case Cond(field="plate", op="like", value=str() as part):
-            return bool(grams(part))
+            return _holding(part) is not None
     return False
 
 
@@ -246,6 +276,4 @@ def _one_unknown(column: ColumnElement[str], head: str, tail: str) -> ColumnElem
     pattern = column.like(f"{like_escape(head)}_{like_escape(tail)}", escape=LIKE_ESCAPE)
     if not head or not head.isascii():  # canonical keys are ASCII; anything else only needs to be right
         return pattern
-    # Every string that starts with ``head`` sorts below ``head`` with its last character's successor.
-    above = head[:-1] + chr(ord(head[-1]) + 1)
-    return and_(column >= head, column < above, pattern)
+    return and_(_starts_with(column, head), pattern)
