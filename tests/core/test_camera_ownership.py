@@ -91,13 +91,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db", selected_databases())
 
 
-@pytest.fixture(scope="module")
-def server_databases() -> Iterator[ServerDatabases]:
-    made = ServerDatabases()
-    yield made
-    made.drop_all()
-
-
 @pytest.fixture
 def database_url(db: str, server_databases: ServerDatabases) -> str | None:
     """``None`` on SQLite (the data directory's file), else a new database on that server, for this test."""

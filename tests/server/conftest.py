@@ -46,13 +46,6 @@ def db() -> str:
     return "sqlite"
 
 
-@pytest.fixture(scope="session")
-def server_databases() -> Iterator[ServerDatabases]:
-    made = ServerDatabases()
-    yield made
-    made.drop_all()
-
-
 @pytest.fixture
 def database_url(db: str, server_databases: ServerDatabases) -> str | None:
     """``None`` on SQLite (the data directory's file), else this run's database on that server, emptied."""
