@@ -110,3 +110,15 @@ def test_options_needs_no_token(client: Client) -> None:
     response = client.options("/flows")
     assert response.status_code == 204
     assert "GET" in response.headers["allow"]
+
+
+def test_a_storage_that_does_not_answer_is_a_503(
+    client: Client, auth: dict[str, str], seedata: Seedata
+) -> None:
+    # The storage's own refusal (a closed storage; a stopped query or an unreachable server raise
+    # the same StorageUnavailable, see the storage plugin's tests), through the API.
+    seedata.storage.close()
+    for response in (client.get("/flows", headers=auth), client.post("/flows/search", json={}, headers=auth)):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == error(503, "Service Unavailable", "The service is temporarily unavailable.")
