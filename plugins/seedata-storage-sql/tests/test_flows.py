@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql import storage as storage_module
-from seedata_storage_sql.schema import counters, flows
+from seedata_storage_sql.grams import grams
+from seedata_storage_sql.hours import HOUR
+from seedata_storage_sql.schema import camera_flow_hours, counters, flow_hours, flows, plate_grams
 from seedata_storage_sql.storage import DEEP_OFFSET
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from seedata_core.errors import Conflict, NotFound, StorageUnavailable
 from seedata_core.filter_ast import MATCH_ALL, And, Cond, Not, Or
-from seedata_core.models import FlowImages, NewCamera, NewFlow
+from seedata_core.models import Flow, FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
 FlowMaker = Callable[..., NewFlow]
@@ -301,3 +306,171 @@ def analyses(storage: SqlStorage) -> int:
                 )
             ).scalar_one()
         )
+
+
+def assert_hours_and_grams_match_rows(storage: SqlStorage) -> None:
+    """The hour counts equal the flows grouped by hour, and the plate grams are the stored plates'."""
+    with storage.engine.connect() as conn:
+        stored = conn.execute(select(flows.c.id, flows.c.camera_id, flows.c.ts, flows.c.plate)).all()
+        hours = dict(conn.execute(select(flow_hours.c.hour, flow_hours.c.flows)).all())
+        camera_hours = {(c, h): n for c, h, n in conn.execute(select(camera_flow_hours)).all()}
+        stored_grams = {
+            (i, gram) for i, gram in conn.execute(select(plate_grams.c.flow_id, plate_grams.c.gram))
+        }
+    assert hours == dict(Counter(ts // HOUR for _, _, ts, _ in stored))
+    assert camera_hours == dict(Counter((camera_id, ts // HOUR) for _, camera_id, ts, _ in stored))
+    assert stored_grams == {(i, gram) for i, _, _, plate in stored if plate for gram in grams(plate)}
+
+
+def stored_pictures(storage: SqlStorage) -> set[str]:
+    root = storage.images.root
+    return {str(path.relative_to(root)) for path in root.glob("[0-9]*/*/*/*.jpg")}
+
+
+def assert_stored_exactly(storage: SqlStorage, stored: Iterable[Flow]) -> None:
+    """Counters, hour counts and grams match the rows; the published pictures are those of the
+    ``stored`` flows, and no picture is left in staging."""
+    assert_counters_match_rows(storage)
+    assert_hours_and_grams_match_rows(storage)
+    assert stored_pictures(storage) == {
+        key for flow in stored for key in (flow.image_key, flow.plate_image_key) if key
+    }
+    assert list(storage.images.own.iterdir()) == []
+
+
+def group_sizes(storage: SqlStorage) -> list[int]:
+    """Record how many flows each group transaction of ``add_flow`` writes."""
+    sizes: list[int] = []
+    write = storage._adding._write
+
+    def recording(group: list[Any]) -> Any:
+        sizes.append(len(group))
+        return write(group)
+
+    storage._adding._write = recording
+    return sizes
+
+
+def test_concurrent_adds_are_written_in_groups_each_with_its_own_result(
+    storage: SqlStorage, make_flow: FlowMaker
+) -> None:
+    cams = [storage.add_camera(NewCamera(alias=f"cam{i}", source="s")).id for i in range(3)]
+    taken = storage.add_flow(make_flow(cams[0], id=5000), FlowImages()).id
+    sizes = group_sizes(storage)
+    threads_n, per_thread = 24, 6
+    start = threading.Barrier(threads_n)
+    outcomes: dict[tuple[int, int], Any] = {}
+
+    def flow_of(worker: int, i: int) -> tuple[NewFlow, FlowImages]:
+        seconds = worker * 1000 + i * 700  # across hours
+        pictures = FlowImages(image=f"{worker}/{i}".encode(), plate_image=b"crop") if i % 2 else FlowImages()
+        if i == 1 and worker % 4 == 0:  # a camera that does not exist
+            return make_flow(999, seconds), pictures
+        if i == 3 and worker % 4 == 1:  # an id that is stored already
+            return make_flow(cams[0], seconds, id=taken), pictures
+        if i == 5:  # ids that two workers give (below the drawn ones): one of each pair is stored
+            return make_flow(cams[worker % 3], seconds, id=100 + worker // 2, plate=f"p{worker}x"), pictures
+        return make_flow(cams[worker % 3], seconds, plate=f"w{worker}i{i}"), pictures
+
+    def work(worker: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            try:
+                outcomes[worker, i] = storage.add_flow(*flow_of(worker, i))
+            except Exception as exc:
+                outcomes[worker, i] = exc
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(sizes) > 1  # callers did meet in a transaction
+    stored: dict[int, Flow] = {}
+    for (worker, i), outcome in outcomes.items():
+        new, pictures = flow_of(worker, i)
+        if new.camera_id == 999:
+            assert isinstance(outcome, NotFound)
+            assert str(outcome) == "camera 999"
+        elif new.id == taken:
+            assert isinstance(outcome, Conflict)
+            assert str(outcome) == f"flow {taken} exists"
+        elif isinstance(outcome, Conflict):  # the pair's other id won
+            assert new.id is not None
+            assert str(outcome) == f"flow {new.id} exists"
+            partner = outcomes[worker ^ 1, i]
+            assert isinstance(partner, Flow)
+            assert partner.id == new.id
+        else:
+            assert isinstance(outcome, Flow), outcome
+            assert new.id is None or outcome.id == new.id
+            assert (outcome.camera_id, outcome.camera, outcome.plate) == (
+                new.camera_id,
+                f"cam{cams.index(new.camera_id)}",
+                new.plate,
+            )
+            assert outcome.timestamp == new.timestamp
+            assert storage.get_flow(outcome.id) == outcome
+            assert storage.get_images(outcome) == pictures
+            stored[outcome.id] = outcome
+    assert len(stored) == threads_n * per_thread - threads_n // 4 * 2 - threads_n // 2
+    assert storage.count_flows(MATCH_ALL) == len(stored) + 1
+    assert_stored_exactly(storage, stored.values())
+    assert storage.add_flow(make_flow(cams[0]), FlowImages()).id > max(stored)  # drawn past every id
+
+
+def _kill_own_connection(conn: Connection) -> None:
+    """Lose this connection as a server that dies or drops it would (SQLite: its disk failing)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+    elif conn.dialect.name in ("mysql", "mariadb"):
+        own = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one()
+        conn.exec_driver_sql(f"KILL {int(own)}")
+    conn.exec_driver_sql("SELECT 1")  # the server has gone by now
+    raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_a_database_failure_fails_the_callers_of_its_group_only(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followers = 5
+    real_write_grams = storage_module.write_grams
+    calls: list[int] = []
+
+    def write_grams(conn: Connection, rows: list[tuple[int, str | None]], **kwargs: Any) -> None:
+        calls.append(len(rows))
+        real_write_grams(conn, rows, **kwargs)  # the rows are written: the failure comes mid-group
+        if len(calls) == 1:  # the first group waits until the others have all come to join
+            deadline = time.monotonic() + 10
+            while len(storage._adding._waiting) < followers and time.monotonic() < deadline:
+                time.sleep(0.005)
+        elif len(calls) == 2:
+            _kill_own_connection(conn)
+
+    monkeypatch.setattr(storage_module, "write_grams", write_grams)
+    outcomes: dict[int, Any] = {}
+
+    def add(n: int) -> None:
+        try:
+            outcomes[n] = storage.add_flow(make_flow(camera_id, n), FlowImages(image=f"{n}".encode()))
+        except Exception as exc:
+            outcomes[n] = exc
+
+    first = threading.Thread(target=add, args=(0,))
+    first.start()
+    while not calls:
+        time.sleep(0.001)
+    others = [threading.Thread(target=add, args=(n,)) for n in range(1, followers + 1)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join()
+    monkeypatch.undo()
+    assert calls == [1, followers]
+    assert isinstance(outcomes[0], Flow)
+    for n in range(1, followers + 1):
+        assert isinstance(outcomes[n], StorageUnavailable), outcomes[n]
+    assert list(storage.iter_flows(MATCH_ALL)) == [outcomes[0]]
+    assert_stored_exactly(storage, [outcomes[0]])
+    again = storage.add_flow(make_flow(camera_id, 9), FlowImages(image=b"9"))  # the storage works on
+    assert storage.get_images(again) == FlowImages(image=b"9")

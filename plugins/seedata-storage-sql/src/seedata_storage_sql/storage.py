@@ -62,6 +62,7 @@ from seedata_core.timezones import from_epoch
 from .bulk import insert_rows
 from .engine import WRITE_OPTION, bulk_load, one_line
 from .grams import write_grams
+from .group_commit import GroupCommit
 from .hours import HOUR, CameraHours, add_hours, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
@@ -92,6 +93,10 @@ IMPORT_BATCH: Final = 10_000
 """Flows per import transaction: each commit writes every index page the batch touched, and the
 plate grams touch thousands, so larger batches import several times faster (1,000: ~13,000 flows/s
 on SQLite; 10,000: ~20,000)."""
+GROUP_COMMIT: Final = 500
+"""Most flows of concurrent :meth:`SqlStorage.add_flow` calls written in one transaction (see
+:mod:`.group_commit`): each commit's log flush, and the total counter's lock held through it, is
+then shared by the group."""
 IMPORT_BATCH_BYTES: Final = 64 * 1024 * 1024
 """An import batch ends early once its pictures hold this much (they are in memory until it commits)."""
 ANALYZE_AFTER: Final = 10_000
@@ -234,6 +239,22 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
+def _stored_flow(values: Mapping[str, Any], camera: str) -> Flow:
+    """The flow stored from ``values`` (as :func:`_flow_values` makes them, its id drawn)."""
+    return Flow(
+        id=values["id"],
+        camera_id=values["camera_id"],
+        camera=camera,
+        plate=values["plate"],
+        score=values["score"],
+        timestamp=from_epoch(values["ts"]),
+        trigger_mode=values["trigger_mode"],
+        lpr_version=values["lpr_version"],
+        image_key=values["image_key"],
+        plate_image_key=values["plate_image_key"],
+    )
+
+
 def _flow_values(flow: NewFlow, staged: StagedImages = NO_IMAGES) -> dict[str, Any]:
     # Plates are stored folded like filter values, so comparisons need no function on the column.
     plate = None if flow.plate is None else fold_case(flow.plate)
@@ -261,6 +282,9 @@ def _insert_flows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     insert_rows(conn, flows, map(_FLOW_ROW, rows))
 
 
+_CAMERA_ALIASES = select(cameras.c.id, cameras.c.alias).where(
+    cameras.c.id.in_(bindparam("ids", expanding=True))
+)
 _EXISTING_IDS = select(flows.c.id).where(flows.c.id.in_(bindparam("ids", expanding=True)))
 # PostgreSQL takes the ids as one array: psycopg spends ~0.3 s building a query of 10,000 parameters.
 _PG_EXISTING_IDS = text("SELECT id FROM flows WHERE id = ANY(:ids)")
@@ -415,6 +439,7 @@ class SqlStorage:
         self._aliases = Prepared(select(cameras.c.id, cameras.c.alias), dialect)
         self._counters = Prepared(select(counters.c.name, counters.c.value), dialect)
         self._by_id = Prepared(select(*_FLOW_COLUMNS).where(flows.c.id == bindparam("id")), dialect)
+        self._adding: GroupCommit[dict[str, Any], Flow] = GroupCommit(self._add_flows, most=GROUP_COMMIT)
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -701,37 +726,55 @@ class SqlStorage:
         try:
             if staged.present():
                 self.images.sync()
-            with self._connect(write=True) as conn:
-                alias = conn.execute(select(cameras.c.alias).where(cameras.c.id == flow.camera_id)).scalar()
-                if alias is None:
-                    raise NotFound(f"camera {flow.camera_id}")
-                # Counted first: the total's row lock then covers the id it draws (module docstring).
-                self._count(conn, {(flow.camera_id, values["ts"] // HOUR): 1})
-                if values["id"] is None:
-                    del values["id"]
-                else:
-                    _skip_given_ids(conn, values["id"])
-                try:
-                    flow_id = _new_id(conn.execute(insert(flows).values(**values)))
-                except sa_exc.IntegrityError as exc:
-                    raise Conflict(f"flow {flow.id} exists") from exc
-                write_grams(conn, [(flow_id, values["plate"])])
+            # Written with the flows of other threads that arrive meanwhile, in one transaction.
+            stored = self._adding.submit(values)
         except BaseException:
             self.images.discard(staged.present())
             raise
         self.images.publish(staged.present())
-        return Flow(
-            id=flow_id,
-            camera_id=flow.camera_id,
-            camera=alias,
-            plate=values["plate"],
-            score=values["score"],
-            timestamp=from_epoch(values["ts"]),
-            trigger_mode=flow.trigger_mode,
-            lpr_version=flow.lpr_version,
-            image_key=staged.image_key,
-            plate_image_key=staged.plate_image_key,
-        )
+        return stored
+
+    def _add_flows(self, group: list[dict[str, Any]]) -> list[Flow | Exception]:
+        """Write the rows of a group of :meth:`add_flow` calls in one transaction: for each, its
+        stored flow, or the ``NotFound`` or ``Conflict`` that fails it alone."""
+        outcomes: list[dict[str, Any] | Exception] = []
+        with self._connect(write=True) as conn:
+            camera_ids = sorted({values["camera_id"] for values in group})
+            aliases: dict[int, str] = dict(conn.execute(_CAMERA_ALIASES, {"ids": camera_ids}).all())
+            given = [values["id"] for values in group if values["id"] is not None]
+            taken: set[int] = set()
+            if given:  # checked under the total's row lock, which holds until the commit (module docstring)
+                conn.execute(_LOCK_FLOW_WRITES)
+                taken = _existing_ids(conn, given)
+            for values in group:
+                if values["camera_id"] not in aliases:
+                    outcomes.append(NotFound(f"camera {values['camera_id']}"))
+                elif values["id"] in taken:  # stored, or given earlier in the group
+                    outcomes.append(Conflict(f"flow {values['id']} exists"))
+                else:
+                    if values["id"] is not None:
+                        taken.add(values["id"])
+                    outcomes.append(values)
+            rows = [outcome for outcome in outcomes if isinstance(outcome, dict)]
+            if rows:
+                # Counted first: the total's row lock then covers the ids drawn (module docstring).
+                self._count(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
+                self._insert_group(conn, rows)
+                write_grams(conn, [(row["id"], row["plate"]) for row in rows])
+        return [o if isinstance(o, Exception) else _stored_flow(o, aliases[o["camera_id"]]) for o in outcomes]
+
+    @staticmethod
+    def _insert_group(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert flow rows, giving those without an id the one the database draws."""
+        given = [row for row in rows if row["id"] is not None]
+        if given:  # first, so that no drawn id is one of theirs
+            _skip_given_ids(conn, max(row["id"] for row in given))
+            _insert_flows(conn, given)
+        # One at a time: not every database returns a multi-row insert's drawn ids in its rows' order.
+        for row in rows:
+            if row["id"] is None:
+                drawn = {name: value for name, value in row.items() if name != "id"}
+                row["id"] = _new_id(conn.execute(insert(flows).values(**drawn)))
 
     def import_flows(
         self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = IMPORT_BATCH
