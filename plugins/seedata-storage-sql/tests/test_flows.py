@@ -283,29 +283,36 @@ def test_a_large_import_refreshes_the_planner_statistics(
     storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch, db: str
 ) -> None:
     monkeypatch.setattr(storage_module, "ANALYZE_AFTER", 3)
-    before = analyses(storage) if db == "postgresql" else 0
+    before = maintenance(storage) if db == "postgresql" else (0, 0)
     storage.import_flows((make_flow(camera_id, i, id=i + 1), FlowImages()) for i in range(2))
     storage.import_flows((make_flow(camera_id, i, id=i + 10), FlowImages()) for i in range(3))
     assert storage.count_flows(MATCH_ALL) == 5
     if db == "postgresql":
-        # Only the import that added three flows analysed both tables (autovacuum counts apart).
+        # Only the import that added three flows vacuumed and analysed both tables (autovacuum's
+        # runs are counted apart).
+        wanted = (before[0] + 2, before[1] + 2)
         deadline = time.monotonic() + 5  # a backend reports its statistics when it goes idle
-        while analyses(storage) < before + 2 and time.monotonic() < deadline:
+        while maintenance(storage) != wanted and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert analyses(storage) == before + 2
+        assert maintenance(storage) == wanted
+        # The connection went back to the pool with its statement deadline and transactions.
+        with storage.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() != "0"
+            assert conn.get_isolation_level() != "AUTOCOMMIT"
+    # Searches still work on the connections the import used.
+    assert storage.count_flows(Cond("plate", "like", "abc")) == 5
 
 
-def analyses(storage: SqlStorage) -> int:
-    """How many times ANALYZE (not autovacuum's) ran on the flow tables of this PostgreSQL database."""
+def maintenance(storage: SqlStorage) -> tuple[int, int]:
+    """How many times VACUUM and ANALYZE (not autovacuum's) ran on the flow tables, on PostgreSQL."""
     with storage.engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT sum(analyze_count) FROM pg_stat_user_tables "
-                    "WHERE relname IN ('flows', 'plate_grams')"
-                )
-            ).scalar_one()
-        )
+        vacuums, analyses = conn.execute(
+            text(
+                "SELECT sum(vacuum_count), sum(analyze_count) FROM pg_stat_user_tables "
+                "WHERE relname IN ('flows', 'plate_grams')"
+            )
+        ).one()
+    return int(vacuums), int(analyses)
 
 
 def assert_hours_and_grams_match_rows(storage: SqlStorage) -> None:

@@ -31,8 +31,15 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -
             for row in params:
                 copy.write_row(row)
         return
+    if conn.dialect.name in ("mysql", "mariadb"):
+        # Positional: PyMySQL escapes a tuple of values for half the cost of a dict of them.
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(column.name) for column in table.columns)
+        places = ", ".join(["%s"] * len(table.columns))
+        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({places})", params)
+        return
     compiled = insert(table).compile(dialect=conn.dialect)
-    if compiled.positiontup is None:  # drivers that bind by name (psycopg, PyMySQL)
+    if compiled.positiontup is None:  # a driver that binds by name (psycopg)
         columns = table.columns.keys()
         params = [dict(zip(columns, row, strict=True)) for row in params]
     conn.exec_driver_sql(compiled.string, params)

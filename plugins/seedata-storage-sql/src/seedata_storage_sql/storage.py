@@ -326,12 +326,22 @@ def _batches(
 
 def _analyze(conn: Connection) -> None:
     """Refresh the statistics of the flow tables on PostgreSQL and MariaDB (SQLite plans without),
-    with no statement deadline: it samples a bounded number of rows, but may wait for disk."""
-    with conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            conn.exec_driver_sql("ANALYZE flows, plate_grams")
-        elif conn.dialect.name in ("mysql", "mariadb"):
+    with no statement deadline: it samples a bounded number of rows, but may wait for disk.
+
+    PostgreSQL also vacuums them: its first read of a freshly written row sets the row's hint bits
+    and so writes the page, and an index-only scan needs the visibility map that VACUUM sets. Right
+    after a bulk load a search for a plate would otherwise write as much as it reads (measured at
+    10M flows: ``plate like`` p95 660 ms before, 67 ms after).
+    """
+    if conn.dialect.name == "postgresql":
+        vacuuming = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside transactions
+        vacuuming.exec_driver_sql("SET statement_timeout = 0")
+        try:
+            vacuuming.exec_driver_sql("VACUUM (ANALYZE) flows, plate_grams")
+        finally:
+            vacuuming.exec_driver_sql("RESET statement_timeout")
+    elif conn.dialect.name in ("mysql", "mariadb"):
+        with conn.begin():
             analyze = "ANALYZE TABLE flows, plate_grams"
             conn.exec_driver_sql(f"SET STATEMENT max_statement_time = 0 FOR {analyze}").all()
 
@@ -784,8 +794,9 @@ class SqlStorage:
 
         ``ValueError`` for a flow without an id; ``NotFound`` when a flow's camera does not exist
         (batches before it stay stored). An import that added :data:`ANALYZE_AFTER` flows or more
-        refreshes the planner's statistics on PostgreSQL and MariaDB, so that searches use the
-        indexes that suit the new data at once rather than after the next automatic analysis.
+        refreshes the planner's statistics on PostgreSQL and MariaDB (and vacuums on PostgreSQL), so
+        that searches use the indexes that suit the new data at once rather than after the next
+        automatic analysis (:func:`_analyze`).
         """
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
