@@ -26,10 +26,11 @@ For each database named in ``--databases``:
    ``DIR``, then ``read_lines`` + ``import_flows`` (what ``seedata flows import`` runs, batches of
    10,000 as its default) of that file into a fresh database (``seedata_bench_<N>_copy`` or
    ``DIR/sqlite_<N>_copy/``); flows/s for each. No pictures (issue 5's target: >= 20,000 flows/s).
-4. Ingest while reading, on that copy: one thread (``--writers`` threads) adds flows with a 50 KB
-   picture and a 5 KB crop through ``add_flow`` as fast as it can for ``--ingest-seconds``, while
-   another loops page 1 of all flows. Prints flows/s (target >= 200) and the read p50/p95
-   meanwhile. The copy is dropped.
+4. Ingest while reading, on that copy, once per count of ``--writers`` (default 1 and 16: one busy
+   camera, and many): that many threads, each a camera's, add flows with a 50 KB picture and a 5 KB
+   crop through ``add_flow`` as fast as they can for ``--ingest-seconds``, while another thread
+   loops page 1 of all flows. Prints flows/s (target >= 200) and the read p50/p95 meanwhile. The
+   copy is dropped.
 
 Prints the conditions (CPU, cores, database versions, flows, build time) and one table per database.
 Progress goes to stderr. The servers are reached through admin URLs (``--postgresql-url``,
@@ -37,11 +38,11 @@ Progress goes to stderr. The servers are reached through admin URLs (``--postgre
 test suites use, else ``postgresql://postgres@127.0.0.1:5432/postgres`` and
 ``mariadb://root@127.0.0.1:3306/``), which must be allowed to create and drop databases.
 
-Time it takes on 2 cores (AMD EPYC), measured at 1M flows: about 13 minutes for all three (per database
-3-5 minutes: build 50-90 s, copy import 65-110 s, reads up to ~90 s where `like` scans). 10M flows
-(``--flows 10000000``) was not run here: expect two hours or more (bulk rates fall as the tables grow,
-and reads that scan grow tenfold) and about 2 GB of disk for the export file. Build once with
-``--keep`` and re-measure with ``--keep --no-transfer`` without rebuilding.
+Time it takes on 2 cores (AMD EPYC): at 1M flows about 15 minutes for all three (per database
+4-6 minutes: build and copy import 40-100 s each, reads under a minute, two ingest phases). At 10M
+flows (``--flows 10000000 --keep --no-transfer``) the builds take 15 (SQLite), 18 (PostgreSQL) and
+~20 (MariaDB) minutes, as bulk rates fall with the size of the indexes, and take 2.9, 7.4 and ~6 GB of
+disk; re-measure the reads with ``--keep --no-transfer`` without rebuilding.
 """
 
 from __future__ import annotations
@@ -289,19 +290,27 @@ def measure_reads(seedata: Seedata, n: int, runs: int) -> list[Row]:
 
 # -- export, import, ingest ------------------------------------------------------------------------
 @dataclass
+class Ingest:
+    writers: int
+    rate: float = 0.0
+    errors: int = 0
+    reads: Row = field(default_factory=lambda: Row("page 1 while ingesting"))
+
+
+@dataclass
 class Transfer:
     export_rate: float = 0.0
     import_rate: float = 0.0
     export_bytes: int = 0
-    ingest_rate: float = 0.0
-    writers: int = 1
-    ingest_errors: int = 0
-    reads: Row = field(default_factory=lambda: Row("page 1 while ingesting"))
+    ingests: list[Ingest] = field(default_factory=list)
 
 
-def export_import(target: Target, n: int, work_dir: Path, ingest_seconds: float, writers: int) -> Transfer:
-    """Export all flows to a file, import it into a fresh copy, then ingest with pictures into the copy."""
-    out = Transfer(writers=writers)
+def export_import(
+    target: Target, n: int, work_dir: Path, ingest_seconds: float, writers: list[int]
+) -> Transfer:
+    """Export all flows to a file, import it into a fresh copy, then ingest with pictures into the copy
+    with each number of ``writers``."""
+    out = Transfer()
     path = work_dir / f"{target.kind}_{n}.jsonl"
     print(f"{target.kind}: export", file=sys.stderr, flush=True)
     with Seedata.open(target.settings(str(n))) as seedata, path.open("wb") as file:
@@ -325,17 +334,19 @@ def export_import(target: Target, n: int, work_dir: Path, ingest_seconds: float,
             if result.added != n:
                 raise SystemExit(f"{target.kind}: imported {result.added} flows, wanted {n}")
             path.unlink()
-            print(f"{target.kind}: ingest with pictures while reading", file=sys.stderr, flush=True)
-            ingest_while_reading(seedata, ingest_seconds, writers, out)
+            for count in writers:
+                print(f"{target.kind}: ingest, {count} writer(s), while reading", file=sys.stderr, flush=True)
+                out.ingests.append(ingest_while_reading(seedata, ingest_seconds, count))
     finally:
         path.unlink(missing_ok=True)
         target.drop(copy)
     return out
 
 
-def ingest_while_reading(seedata: Seedata, seconds: float, writers: int, out: Transfer) -> None:
+def ingest_while_reading(seedata: Seedata, seconds: float, writers: int) -> Ingest:
     """``writers`` threads add flows with pictures through ``add_flow``; this one reads page 1 meanwhile."""
-    camera_id = seedata.storage.list_cameras()[0].id
+    out = Ingest(writers)
+    camera_ids = [camera.id for camera in seedata.storage.list_cameras()]
     picture, crop = os.urandom(50 * 1024), os.urandom(5 * 1024)
     stop = threading.Event()
     added = [0] * writers
@@ -345,7 +356,7 @@ def ingest_while_reading(seedata: Seedata, seconds: float, writers: int, out: Tr
         rng = random.Random(index)
         while not stop.is_set():
             flow = NewFlow(
-                camera_id=camera_id,
+                camera_id=camera_ids[index % len(camera_ids)],
                 plate=plate(rng),
                 score=0.9,
                 timestamp=datetime.now(UTC).replace(microsecond=0),
@@ -371,8 +382,9 @@ def ingest_while_reading(seedata: Seedata, seconds: float, writers: int, out: Tr
         stop.set()
         for thread in threads:
             thread.join()
-    out.ingest_rate = sum(added) / (time.perf_counter() - started)
-    out.ingest_errors = sum(errors)
+    out.rate = sum(added) / (time.perf_counter() - started)
+    out.errors = sum(errors)
+    return out
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -389,12 +401,12 @@ def report(target: Target, n: int, build_s: float | None, rows: list[Row], trans
             f"  ({mb:,.0f} MB)"
         )
         print(f"import (read_lines + import_flows):        {transfer.import_rate:>10,.0f} flows/s")
-        print(
-            f"ingest, add_flow with 50 KB + 5 KB pictures, {transfer.writers} writer(s), while reading: "
-            f"{transfer.ingest_rate:,.0f} flows/s"
-            f" ({transfer.ingest_errors} errors)"
-        )
-        print(transfer.reads.cells())
+        for ingest in transfer.ingests:
+            print(
+                f"ingest, add_flow with 50 KB + 5 KB pictures, {ingest.writers} writer(s), while reading: "
+                f"{ingest.rate:,.0f} flows/s ({ingest.errors} errors)"
+            )
+            print(ingest.reads.cells())
     sys.stdout.flush()
 
 
@@ -417,7 +429,10 @@ def main() -> None:
         "--ingest-seconds", type=float, default=20.0, help="length of the ingest-while-reading phase"
     )
     parser.add_argument(
-        "--writers", type=int, default=1, help="threads adding flows in the ingest phase (default 1)"
+        "--writers",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 16],
+        help="comma-separated: threads adding flows in each ingest phase (default 1,16: one camera, many)",
     )
     parser.add_argument("--no-transfer", action="store_true", help="skip export/import and ingest")
     parser.add_argument(
