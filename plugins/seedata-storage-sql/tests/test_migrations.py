@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -65,7 +65,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0004"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0005"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -87,7 +87,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0004"
+    assert migrate.current_revision(engine) == "0005"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -135,7 +135,7 @@ def test_a_first_release_database_gets_camera_leases(empty_settings: Settings) -
                 )
             )
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0004"
+        assert migrate.current_revision(engine) == migrate.head_revision()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM camera_leases")).scalar() == 0
     finally:
@@ -163,6 +163,9 @@ def test_stored_plates_get_their_grams(empty_settings: Settings) -> None:
                     {"id": flow_id * 40_000, "plate": plate},  # ids in two backfill batches
                 )
         migrate.upgrade(engine)
+        # Grams are deleted by their key since 0005 (see grams.py): 0003's foreign key and index went.
+        assert inspect(engine).get_foreign_keys("plate_grams") == []
+        assert inspect(engine).get_indexes("plate_grams") == []
         with engine.connect() as conn:
             found = {tuple(row) for row in conn.execute(text("SELECT flow_id, gram FROM plate_grams"))}
         expected = {

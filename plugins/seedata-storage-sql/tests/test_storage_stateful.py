@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from seedata_storage_sql import SqlStorage, open_storage
+from seedata_storage_sql.grams import grams
 from seedata_storage_sql.schema import (
     TOTAL_FLOWS,
     camera_flow_hours,
@@ -30,6 +31,7 @@ from seedata_storage_sql.schema import (
     counters,
     flow_hours,
     flows,
+    plate_grams,
 )
 from sqlalchemy import func, select
 
@@ -123,6 +125,19 @@ class StorageMachine(RuleBasedStateMachine):
                 added += 1
         assert (result.added, result.skipped) == (added, len(batch) - added)
 
+    @rule(pick=st.integers(0, 1000), plate=PLATES, with_crop=st.booleans())
+    def reread(self, pick: int, plate: str | None, with_crop: bool) -> None:
+        """A stored flow read again (``seedata flows reread``): new plate and crop, same picture."""
+        if not self.model:
+            return
+        flow_id = sorted(self.model)[pick % len(self.model)]
+        crop = JPEG if with_crop and plate else None
+        flow = self.storage.update_flow_read(
+            flow_id, plate=plate, score=0.0 if plate is None else 0.8, lpr_version="v2", plate_image=crop
+        )
+        kept = [key for key in self.model[flow_id].keys if not key.endswith(".plate.jpg")]
+        self.model[flow_id].keys = kept + ([flow.plate_image_key] if flow.plate_image_key else [])
+
     @rule(cut=st.integers(0, 14).map(_seconds), limit=st.integers(1, 8))
     def delete_flows_before(self, cut: int, limit: int) -> None:
         expected = self._oldest(limit, cut)
@@ -169,6 +184,13 @@ class StorageMachine(RuleBasedStateMachine):
         modelled = Counter((flow.camera_id, (t0 + flow.seconds) // HOUR) for flow in self.model.values())
         assert camera_hours == dict(Counter((camera_id, ts // HOUR) for camera_id, ts in stored)) == modelled
         assert hours == dict(Counter(ts // HOUR for _, ts in stored))
+
+    @invariant()
+    def grams_are_those_of_stored_plates(self) -> None:
+        with self.storage.engine.connect() as conn:
+            plates = conn.execute(select(flows.c.id, flows.c.plate)).all()
+            stored = set(conn.execute(select(plate_grams.c.gram, plate_grams.c.flow_id)).all())
+        assert stored == {(gram, flow_id) for flow_id, plate in plates if plate for gram in grams(plate)}
 
     @invariant()
     def counters_equal_count(self) -> None:

@@ -1,15 +1,18 @@
 """Plate trigrams: the pieces that let ``plate like`` find its few flows by index (see :mod:`.schema`).
 
-Writers of flows call :func:`write_grams` in the transaction that writes the plates, so the grams
-of every stored plate are there whenever the plate is; a deleted flow's grams go with it (the
-foreign key cascades).
+Writers of flows call :func:`write_grams` in the transaction that writes the plates, and
+:func:`delete_grams` in the one that deletes or replaces them, so the grams of every stored plate
+are there whenever the plate is, and no others. They are deleted by their key, from the plate:
+``plate_grams`` has no index on ``flow_id`` (nor a foreign key, which would need one), as each of
+its writes would cost as much as the key's (PostgreSQL imports 12,500 -> 19,500 flows/s without).
+Should a grams row outlive its flow all the same, it only names an id that no flow has again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, bindparam, delete
 
 from .bulk import insert_rows
 from .schema import GRAM_LENGTH, plate_grams
@@ -21,12 +24,23 @@ def grams(text: str) -> list[str]:
     return list(dict.fromkeys(pieces))
 
 
-def write_grams(conn: Connection, flows: Iterable[tuple[int, str | None]], *, replace: bool = False) -> None:
-    """Insert the grams of flows given as ``(id, stored plate)`` in the caller's transaction
-    (``replace``: drop their old ones first)."""
-    flows = list(flows)
-    if replace:
-        conn.execute(delete(plate_grams).where(plate_grams.c.flow_id.in_([flow_id for flow_id, _ in flows])))
+def write_grams(conn: Connection, flows: Iterable[tuple[int, str | None]]) -> None:
+    """Insert the grams of flows given as ``(id, stored plate)`` in the caller's transaction."""
     # Sorted as the primary key: each index page the batch touches is touched once, in order.
-    rows = sorted((gram, flow_id) for flow_id, plate in flows if plate is not None for gram in grams(plate))
-    insert_rows(conn, plate_grams, rows)
+    insert_rows(conn, plate_grams, sorted(_rows(flows)))
+
+
+def delete_grams(conn: Connection, flows: Iterable[tuple[int, str | None]]) -> None:
+    """Delete the grams of flows given as ``(id, stored plate)`` in the caller's transaction."""
+    rows = [{"gram": gram, "flow_id": flow_id} for gram, flow_id in _rows(flows)]
+    if rows:
+        conn.execute(_DELETE, rows)
+
+
+_DELETE = delete(plate_grams).where(
+    plate_grams.c.gram == bindparam("gram"), plate_grams.c.flow_id == bindparam("flow_id")
+)
+
+
+def _rows(flows: Iterable[tuple[int, str | None]]) -> Iterator[tuple[str, int]]:
+    return ((gram, flow_id) for flow_id, plate in flows if plate is not None for gram in grams(plate))

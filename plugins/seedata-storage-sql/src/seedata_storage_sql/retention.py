@@ -6,8 +6,8 @@ same), then the doomed flow rows (``FOR UPDATE``, so a concurrent re-read of one
 the picture keys read are the ones the row names when it goes), then the per-camera counters in
 camera order, then the hour counts in key order (:mod:`.hours`). Writers of flows are thus
 serialised where they meet: two processes pruning at once delete, and count off, each flow once, and
-an insert never sees a half-made count. Rows are deleted by primary key, so side tables with
-``ON DELETE CASCADE`` follow them.
+an insert never sees a half-made count. Rows are deleted by primary key, and their plate grams with
+them (:mod:`.grams`).
 
 Picture files are removed after the commit (:func:`remove_pictures`): a crash in between leaves
 files that no row names, never a row without its files' data. The pictures' total size comes from
@@ -27,6 +27,7 @@ from typing import Final
 
 from sqlalchemy import Connection, delete, select, update
 
+from .grams import delete_grams
 from .hours import HOUR, subtract_hours
 from .images import ImageStore
 from .schema import TOTAL_FLOWS, camera_flows_counter, counters, flows
@@ -43,7 +44,14 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
         raise ValueError("limit must be positive")
     conn.execute(_LOCK_FLOW_WRITES)
     doomed = (
-        select(flows.c.id, flows.c.camera_id, flows.c.ts, flows.c.image_key, flows.c.plate_image_key)
+        select(
+            flows.c.id,
+            flows.c.camera_id,
+            flows.c.ts,
+            flows.c.plate,
+            flows.c.image_key,
+            flows.c.plate_image_key,
+        )
         .order_by(flows.c.ts, flows.c.id)
         .limit(limit)
         .with_for_update()
@@ -54,6 +62,7 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
     if not rows:
         return 0, []
     deleted = conn.execute(delete(flows).where(flows.c.id.in_([row.id for row in rows]))).rowcount
+    delete_grams(conn, [(row.id, row.plate) for row in rows])
     if deleted != len(rows):
         # The rows were locked, so this is a bug, not a race: undo rather than miscount.
         raise RuntimeError(f"deleted {deleted} flows of {len(rows)} locked ones")

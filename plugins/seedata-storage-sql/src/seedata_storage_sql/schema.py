@@ -19,8 +19,8 @@ Indexes of ``flows`` and the queries they serve (``id`` is the primary key, SQLi
 every distinct three-character piece (trigram) of every stored plate, indexed by ``(gram, flow_id)``.
 A plate that contains the value contains each of the value's trigrams, so the flows that have them
 all are a superset of the matches, and ``LIKE`` confirms each (see :mod:`.where`). Shorter values
-scan, under the statement timeout. Writers of flows keep the grams in the same transaction
-(:mod:`.grams`); deleting a flow deletes its grams (``ON DELETE CASCADE``, through ``(flow_id)``).
+scan, under the statement timeout. Writers of flows keep the grams in the same transaction, and
+delete them by their key with the flow (:mod:`.grams`).
 
 Flow counts per hour (``hour`` is ``ts // 3600``, floored, as Python divides) serve the deep pages
 of the listings that the counters count (no filter, or only cameras): ``flow_hours`` counts all
@@ -147,18 +147,12 @@ plate_grams = Table(
     "plate_grams",
     metadata,
     Column("gram", Key(GRAM_LENGTH), primary_key=True),
-    Column(
-        "flow_id",
-        FlowId,
-        ForeignKey("flows.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    # The primary key is the index the searches use; on SQLite the table is that index alone.
+    Column("flow_id", FlowId, primary_key=True, autoincrement=False),
+    # The primary key is the index the searches use; on SQLite the table is that index alone. No
+    # other index, nor a foreign key: see :mod:`.grams`.
     sqlite_with_rowid=False,
     **MARIADB_TABLE,
 )
-Index(None, plate_grams.c.flow_id)
 
 signing_keys = Table(
     "signing_keys",

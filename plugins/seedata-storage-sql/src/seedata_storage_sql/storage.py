@@ -61,7 +61,7 @@ from seedata_core.timezones import from_epoch
 
 from .bulk import insert_rows
 from .engine import WRITE_OPTION, bulk_load, one_line
-from .grams import write_grams
+from .grams import delete_grams, write_grams
 from .group_commit import GroupCommit
 from .hours import HOUR, CameraHours, add_hours, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
@@ -900,9 +900,15 @@ class SqlStorage:
             if staged.present():
                 self.images.sync()
             with self._connect(write=True) as conn:
-                updated = conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes)).rowcount
-                if updated:
-                    write_grams(conn, [(flow_id, values["plate"])], replace=True)
+                # The plate as it is now, locked: its grams are the ones to replace.
+                current = conn.execute(
+                    select(flows.c.plate).where(flows.c.id == flow_id).with_for_update()
+                ).first()
+                updated = current is not None
+                if current is not None:
+                    conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes))
+                    delete_grams(conn, [(flow_id, current.plate)])
+                    write_grams(conn, [(flow_id, values["plate"])])
             if not updated:
                 raise NotFound(f"Object not found: {flow_id}")
         except BaseException:
