@@ -40,9 +40,10 @@ test suites use, else ``postgresql://postgres@127.0.0.1:5432/postgres`` and
 
 Time it takes on 2 cores (AMD EPYC): at 1M flows about 15 minutes for all three (per database
 4-6 minutes: build and copy import 40-100 s each, reads under a minute, two ingest phases). At 10M
-flows (``--flows 10000000 --keep --no-transfer``) the builds take 15 (SQLite), 18 (PostgreSQL) and
-~20 (MariaDB) minutes, as bulk rates fall with the size of the indexes, and take 2.9, 7.4 and ~6 GB of
-disk; re-measure the reads with ``--keep --no-transfer`` without rebuilding.
+flows (``--flows 10000000 --keep --no-transfer``) the builds took 15 (SQLite), 18 (PostgreSQL) and 22
+(MariaDB) minutes, as bulk rates fall when the indexes outgrow the caches (MariaDB's stock 128 MB buffer
+pool: 13,000 -> 3,300 flows/s by 3.5M flows; 13,300 again with 2 GB), and 3.5, 6.8 and 3.9 GB of disk;
+re-measure the reads with ``--keep --no-transfer`` without rebuilding.
 """
 
 from __future__ import annotations
