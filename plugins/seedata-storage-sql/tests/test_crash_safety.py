@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql import images as images_module
+from seedata_storage_sql import storage as storage_module
 from seedata_storage_sql.images import ImageStore
 
 from seedata_core.filter_ast import MATCH_ALL
@@ -112,7 +113,7 @@ def test_crash_inside_the_transaction(
 ) -> None:
     crash(
         settings,
-        lambda: setattr(SqlStorage, "_count", staticmethod(_die)),
+        lambda: setattr(storage_module, "count_added", _die),
         lambda s: s.add_flow(make_flow(gate), FlowImages(image=FRAME, plate_image=CROP)),
     )
     with opened(settings) as storage:
@@ -201,7 +202,7 @@ def test_a_failed_transaction_discards_its_staged_pictures(
     def fail(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(SqlStorage, "_count", staticmethod(fail))
+    monkeypatch.setattr(storage_module, "count_added", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         storage.add_flow(make_flow(camera_id), FlowImages(image=FRAME))
     with pytest.raises(RuntimeError, match="disk full"):

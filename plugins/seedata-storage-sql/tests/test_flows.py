@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -295,10 +296,16 @@ def test_a_large_import_refreshes_the_planner_statistics(
         while maintenance(storage) != wanted and time.monotonic() < deadline:
             time.sleep(0.05)
         assert maintenance(storage) == wanted
-        # The connection went back to the pool with its statement deadline and transactions.
-        with storage.engine.connect() as conn:
-            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() != "0"
-            assert conn.get_isolation_level() != "AUTOCOMMIT"
+        # The connection went back to the pool with its statement deadline and transactions: every
+        # pooled connection, checked out at once, so the import's is among them.
+        with ExitStack() as held:
+            pooled = [
+                held.enter_context(storage.engine.connect()) for _ in range(storage.engine.pool.checkedin())
+            ]
+            assert pooled
+            for conn in pooled:
+                assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() != "0"
+                assert conn.get_isolation_level() != "AUTOCOMMIT"
     # Searches still work on the connections the import used.
     assert storage.count_flows(Cond("plate", "like", "abc")) == 5
 

@@ -23,16 +23,15 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import Final
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 
+from .counting import LOCK_FLOW_WRITES, count_removed
 from .grams import delete_grams
-from .hours import HOUR, subtract_hours
+from .hours import HOUR
 from .images import ImageStore
-from .schema import TOTAL_FLOWS, camera_flows_counter, counters, flows
+from .schema import flows
 
-_LOCK_FLOW_WRITES: Final = select(counters.c.value).where(counters.c.name == TOTAL_FLOWS).with_for_update()
 _YEAR = re.compile(r"\A\d{4}\Z")
 _MONTH_OR_DAY = re.compile(r"\A\d{2}\Z")
 
@@ -42,7 +41,7 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
     write transaction, and count them off; return how many were deleted and their picture keys."""
     if limit < 1:
         raise ValueError("limit must be positive")
-    conn.execute(_LOCK_FLOW_WRITES)
+    conn.execute(LOCK_FLOW_WRITES)
     doomed = (
         select(
             flows.c.id,
@@ -62,16 +61,11 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
     if not rows:
         return 0, []
     deleted = conn.execute(delete(flows).where(flows.c.id.in_([row.id for row in rows]))).rowcount
-    delete_grams(conn, [(row.id, row.plate) for row in rows])
     if deleted != len(rows):
         # The rows were locked, so this is a bug, not a race: undo rather than miscount.
         raise RuntimeError(f"deleted {deleted} flows of {len(rows)} locked ones")
-    by_camera = Counter(row.camera_id for row in rows)
-    steps = {TOTAL_FLOWS: len(rows)}
-    steps.update((camera_flows_counter(camera_id), n) for camera_id, n in sorted(by_camera.items()))
-    for name, n in steps.items():
-        conn.execute(update(counters).where(counters.c.name == name).values(value=counters.c.value - n))
-    subtract_hours(conn, Counter((row.camera_id, row.ts // HOUR) for row in rows))
+    delete_grams(conn, [(row.id, row.plate) for row in rows])
+    count_removed(conn, Counter((row.camera_id, row.ts // HOUR) for row in rows))
     return len(rows), [key for row in rows for key in (row.image_key, row.plate_image_key) if key is not None]
 
 

@@ -60,10 +60,11 @@ from seedata_core.storage import ImportResult, Pruned
 from seedata_core.timezones import from_epoch
 
 from .bulk import insert_rows
+from .counting import LOCK_FLOW_WRITES, count_added
 from .engine import WRITE_OPTION, bulk_load, one_line
 from .grams import delete_grams, write_grams
 from .group_commit import GroupCommit
-from .hours import HOUR, CameraHours, add_hours, passing, summed
+from .hours import HOUR, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
 from .retention import ImageUsage, delete_oldest, remove_pictures
@@ -288,7 +289,6 @@ _CAMERA_ALIASES = select(cameras.c.id, cameras.c.alias).where(
 _EXISTING_IDS = select(flows.c.id).where(flows.c.id.in_(bindparam("ids", expanding=True)))
 # PostgreSQL takes the ids as one array: psycopg spends ~0.3 s building a query of 10,000 parameters.
 _PG_EXISTING_IDS = text("SELECT id FROM flows WHERE id = ANY(:ids)")
-_LOCK_FLOW_WRITES = select(counters.c.value).where(counters.c.name == TOTAL_FLOWS).with_for_update()
 # Moves the sequence to ``top`` unless it is past it already (``setval`` ignores transactions: a
 # rollback keeps the move, which only skips ids).
 _PG_SKIP_IDS = text(
@@ -502,12 +502,15 @@ class SqlStorage:
     def _camera_aliases(self) -> dict[int, str]:
         return dict(self._fetch(self._aliases, {}))
 
+    def _aliases_for(self, where: Node) -> CameraAliases:
+        """Every camera's alias when ``where`` tests cameras (:func:`.where.compile_where` needs them)."""
+        return self._camera_aliases() if needs_cameras(where) else {}
+
     def _where(self, where: Node) -> ColumnElement[bool] | None:
         """The WHERE clause for ``where`` (``None``: no condition)."""
         if is_match_all(where):
             return None
-        aliases: CameraAliases = self._camera_aliases() if needs_cameras(where) else {}
-        return compile_where(where, aliases)
+        return compile_where(where, self._aliases_for(where))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -754,7 +757,7 @@ class SqlStorage:
             given = [values["id"] for values in group if values["id"] is not None]
             taken: set[int] = set()
             if given:  # checked under the total's row lock, which holds until the commit (module docstring)
-                conn.execute(_LOCK_FLOW_WRITES)
+                conn.execute(LOCK_FLOW_WRITES)
                 taken = _existing_ids(conn, given)
             for values in group:
                 if values["camera_id"] not in aliases:
@@ -768,7 +771,7 @@ class SqlStorage:
             rows = [outcome for outcome in outcomes if isinstance(outcome, dict)]
             if rows:
                 # Counted first: the total's row lock then covers the ids drawn (module docstring).
-                self._count(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
+                count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
                 self._insert_group(conn, rows)
                 write_grams(conn, [(row["id"], row["plate"]) for row in rows])
         return [o if isinstance(o, Exception) else _stored_flow(o, aliases[o["camera_id"]]) for o in outcomes]
@@ -834,7 +837,7 @@ class SqlStorage:
                     staged.extend(keys.present())
                 self.images.sync()
             with conn.begin():
-                conn.execute(_LOCK_FLOW_WRITES)
+                conn.execute(LOCK_FLOW_WRITES)
                 cameras_used = {values["camera_id"] for values, _ in wanted.values()}
                 missing = cameras_used - set(conn.execute(select(cameras.c.id)).scalars())
                 if missing:
@@ -845,7 +848,7 @@ class SqlStorage:
                     _skip_given_ids(conn, max(row["id"] for row in rows))
                     _insert_flows(conn, rows)
                     write_grams(conn, [(row["id"], row["plate"]) for row in rows])
-                    self._count(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
+                    count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
         except BaseException:
             self.images.discard(staged)
             raise
@@ -853,25 +856,6 @@ class SqlStorage:
             self.images.discard(key for flow_id in existing for key in _image_keys(wanted[flow_id][0]))
             self.images.publish(key for row in rows for key in _image_keys(row))
         return len(rows)
-
-    @staticmethod
-    def _count(conn: Connection, added: CameraHours) -> None:
-        """Add flows, by (camera id, hour), to the counters and the hour counts, in the caller's
-        transaction."""
-        by_camera: Counter[int] = Counter()
-        for (camera_id, _), n in added.items():
-            by_camera[camera_id] += n
-        # The total first, then the cameras and the hours in order: every writer locks rows in the
-        # same order.
-        steps = {TOTAL_FLOWS: sum(added.values())}
-        steps.update((camera_flows_counter(camera_id), n) for camera_id, n in sorted(by_camera.items()))
-        for name, n in steps.items():
-            done = conn.execute(
-                update(counters).where(counters.c.name == name).values(value=counters.c.value + n)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(counters).values(name=name, value=n))
-        add_hours(conn, added)
 
     # -- flows: reading --------------------------------------------------------------------------
     def update_flow_read(
@@ -937,20 +921,14 @@ class SqlStorage:
 
     def count_flows(self, where: Node) -> int:
         """From counters when ``where`` tests nothing or only the camera; else COUNT over the matches."""
-        if is_match_all(where):
-            total = self._fetch(self._counter, {"name": TOTAL_FLOWS})
-            return int(total[0][0]) if total else 0
-        aliases: CameraAliases = {}
-        if needs_cameras(where):
-            aliases = self._camera_aliases()
-            selected = camera_only(where, aliases)
-            if selected is not None:
-                # Two reads without a transaction: a camera added in between counts as not there yet.
-                values = dict(self._fetch(self._counters, {}))
-                return sum(values.get(camera_flows_counter(camera), 0) for camera in selected)
-        clause = compile_where(where, aliases)
+        aliases = self._aliases_for(where)
+        counted = self._counted(where, aliases)
+        if counted is not None:
+            return counted[0]
         with self._connect() as conn:
-            rows = self._read(conn, select(func.count()).select_from(flows).where(clause))
+            rows = self._read(
+                conn, select(func.count()).select_from(flows).where(compile_where(where, aliases))
+            )
         return int(rows[0][0])
 
     def search_flows(self, where: Node, *, offset: int, limit: int) -> list[Flow]:
@@ -978,7 +956,7 @@ class SqlStorage:
     def _page_by_hours(self, where: Node, offset: int, limit: int) -> list[Flow] | None:
         """The page, found through the hour counts; ``None`` when they cannot find it (a filter that
         tests more than cameras, or flows that changed between the reads)."""
-        counted = self._counted(where)
+        counted = self._counted(where, self._aliases_for(where))
         if counted is None:
             return None
         total, selected = counted
@@ -1029,15 +1007,14 @@ class SqlStorage:
                 return
             edge, size = rows[-1][0], min(2 * size, _MOST_HOURS)
 
-    def _counted(self, where: Node) -> tuple[int, frozenset[int] | None] | None:
+    def _counted(self, where: Node, aliases: CameraAliases) -> tuple[int, frozenset[int] | None] | None:
         """How many flows match ``where``, and of which cameras (``None``: of all), when the counters
-        know it (no filter, or only cameras)."""
+        know it (no filter, or only cameras); ``aliases`` as :meth:`_aliases_for` gives them."""
         if is_match_all(where):
             row = self._fetch(self._counter, {"name": TOTAL_FLOWS})
             return (int(row[0][0]) if row else 0), None
         if not needs_cameras(where):
             return None
-        aliases = self._camera_aliases()
         selected = camera_only(where, aliases)
         if selected is None:
             return None
