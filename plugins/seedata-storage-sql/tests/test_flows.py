@@ -328,12 +328,10 @@ def assert_hours_and_grams_match_rows(storage: SqlStorage) -> None:
         stored = conn.execute(select(flows.c.id, flows.c.camera_id, flows.c.ts, flows.c.plate)).all()
         hours = dict(conn.execute(select(flow_hours.c.hour, flow_hours.c.flows)).all())
         camera_hours = {(c, h): n for c, h, n in conn.execute(select(camera_flow_hours)).all()}
-        stored_grams = {
-            (i, gram) for i, gram in conn.execute(select(plate_grams.c.flow_id, plate_grams.c.gram))
-        }
+        stored_grams = set(conn.execute(select(plate_grams.c.flow_id, plate_grams.c.ts, plate_grams.c.gram)))
     assert hours == dict(Counter(ts // HOUR for _, _, ts, _ in stored))
     assert camera_hours == dict(Counter((camera_id, ts // HOUR) for _, camera_id, ts, _ in stored))
-    assert stored_grams == {(i, gram) for i, _, _, plate in stored if plate for gram in grams(plate)}
+    assert stored_grams == {(i, ts, gram) for i, _, ts, plate in stored if plate for gram in grams(plate)}
 
 
 def stored_pictures(storage: SqlStorage) -> set[str]:
@@ -451,7 +449,7 @@ def test_a_database_failure_fails_the_callers_of_its_group_only(
     real_write_grams = storage_module.write_grams
     calls: list[int] = []
 
-    def write_grams(conn: Connection, rows: list[tuple[int, str | None]], **kwargs: Any) -> None:
+    def write_grams(conn: Connection, rows: list[tuple[int, int, str | None]], **kwargs: Any) -> None:
         calls.append(len(rows))
         real_write_grams(conn, rows, **kwargs)  # the rows are written: the failure comes mid-group
         if len(calls) == 1:  # the first group waits until the others have all come to join

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from seedata_storage_sql import SqlStorage, migrate, open_storage
@@ -19,7 +20,7 @@ from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import inspect, text
 
 from seedata_core.errors import StorageUnavailable
-from seedata_core.filter_ast import MATCH_ALL
+from seedata_core.filter_ast import MATCH_ALL, Cond
 from seedata_core.models import FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
@@ -32,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -65,7 +66,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0005"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0006"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -87,7 +88,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0005"
+    assert migrate.current_revision(engine) == "0006"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -167,9 +168,9 @@ def test_stored_plates_get_their_grams(empty_settings: Settings) -> None:
         assert inspect(engine).get_foreign_keys("plate_grams") == []
         assert inspect(engine).get_indexes("plate_grams") == []
         with engine.connect() as conn:
-            found = {tuple(row) for row in conn.execute(text("SELECT flow_id, gram FROM plate_grams"))}
+            found = {tuple(row) for row in conn.execute(text("SELECT flow_id, ts, gram FROM plate_grams"))}
         expected = {
-            (flow_id * 40_000, plate[i : i + 3])
+            (flow_id * 40_000, flow_id * 40_000, plate[i : i + 3])
             for flow_id, plate in plates.items()
             if plate is not None
             for i in range(len(plate) - 2)
@@ -241,3 +242,56 @@ def test_stored_flows_get_their_hour_counts(empty_settings: Settings) -> None:
             assert [flow.id for flow in page] == [flow[0] for flow in newest_first[offset : offset + 20]]
     finally:
         upgraded.close()
+
+
+def test_grams_are_keyed_by_time_and_back(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
+    try:
+        migrate.upgrade(engine, revision="0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
+                    "VALUES ('Gate', 'a', 'auto', 0, true)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) "
+                    "VALUES (7, 1, -5, 'abcd', 0.5, 'auto', 'v'), (8, 1, 1700000000, 'bcd', 0.5, 'auto', 'v')"
+                )
+            )
+            grams = [("abc", 7), ("bcd", 7), ("bcd", 8), ("zzz", 9)]  # flow 9 is gone: its gram goes too
+            for gram, flow_id in grams:
+                conn.execute(text("INSERT INTO plate_grams VALUES (:g, :f)"), {"g": gram, "f": flow_id})
+        migrate.upgrade(engine, revision="0006")
+        assert [c["name"] for c in inspect(engine).get_columns("plate_grams")] == ["gram", "ts", "flow_id"]
+        assert inspect(engine).get_pk_constraint("plate_grams")["constrained_columns"] == [
+            "gram",
+            "ts",
+            "flow_id",
+        ]
+        with engine.connect() as conn:
+            keyed = conn.execute(text("SELECT gram, ts, flow_id FROM plate_grams ORDER BY gram, ts")).all()
+        assert [tuple(row) for row in keyed] == [("abc", -5, 7), ("bcd", -5, 7), ("bcd", 1700000000, 8)]
+
+    finally:
+        engine.dispose()
+    storage = open_storage(empty_settings)
+    try:
+        holding_bcd = Cond("plate", "like", "bcd")
+        assert [flow.id for flow in storage.search_flows(holding_bcd, offset=0, limit=5)] == [8, 7]
+        assert storage.count_flows(holding_bcd) == 2
+    finally:
+        storage.close()
+
+    engine = create_sql_engine(empty_settings)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(conn), "0005")
+        assert inspect(engine).get_pk_constraint("plate_grams")["constrained_columns"] == ["gram", "flow_id"]
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT gram, flow_id FROM plate_grams ORDER BY gram, flow_id")).all()
+        assert [tuple(row) for row in back] == [("abc", 7), ("bcd", 7), ("bcd", 8)]
+    finally:
+        engine.dispose()

@@ -220,6 +220,37 @@ def test_selective_filters_find_their_few_flows_by_index(
         assert "SCAN flows" not in plan
 
 
+@pytest.mark.parametrize(
+    ("node", "first_gram"),
+    [
+        (Cond("plate", "like", "abc"), "SEARCH g0 USING PRIMARY KEY (gram=?)"),
+        (
+            And((Cond("plate", "like", "abc"), Cond("timestamp", ">", 0))),
+            "SEARCH g0 USING PRIMARY KEY (gram=? AND ts>?)",
+        ),
+        (Cond("plate", "like", "5abc1"), "SEARCH g0 USING PRIMARY KEY (gram=?)"),
+    ],
+)
+@pytest.mark.parametrize("offset", [0, 300])
+def test_plate_searches_walk_the_grams_in_page_order(
+    filled: SqlStorage, settings: Settings, node: Node, first_gram: str, offset: int
+) -> None:
+    (plan,) = plans(filled, settings, lambda: filled.search_flows(node, offset=offset, limit=20))
+    # The page's ids come in order from the grams' key: no sort before the page is cut out.
+    walk, rest = plan.split(" | SCAN page | ")
+    assert walk.startswith(f"MATERIALIZE page | {first_gram}"), plan
+    assert "TEMP B-TREE" not in walk, plan
+    assert "SCAN" not in walk, plan
+    assert "SEARCH flows USING INTEGER PRIMARY KEY" in rest, plan
+    other_grams = [step for step in walk.split(" | ") if step.startswith("SEARCH g") and step != first_gram]
+    assert all(step.endswith("(gram=? AND ts=? AND flow_id=?)") for step in other_grams), plan
+    (count,) = plans(filled, settings, lambda: filled.count_flows(node))
+    assert count.startswith(first_gram), count
+    assert "SCAN" not in count, count
+    if node == Cond("plate", "like", "abc"):
+        assert count == first_gram  # three characters are counted on the grams alone
+
+
 def test_filtered_counts_use_covering_indexes(filled: SqlStorage, settings: Settings) -> None:
     plan = only_plan(filled, settings, lambda: filled.count_flows(Cond("trigger_mode", "=", "manual")))
     assert plan == "SEARCH flows USING COVERING INDEX ix_flows_trigger_mode_ts_id (trigger_mode=?)"

@@ -188,9 +188,13 @@ class StorageMachine(RuleBasedStateMachine):
     @invariant()
     def grams_are_those_of_stored_plates(self) -> None:
         with self.storage.engine.connect() as conn:
-            plates = conn.execute(select(flows.c.id, flows.c.plate)).all()
-            stored = set(conn.execute(select(plate_grams.c.gram, plate_grams.c.flow_id)).all())
-        assert stored == {(gram, flow_id) for flow_id, plate in plates if plate for gram in grams(plate)}
+            plates = conn.execute(select(flows.c.id, flows.c.ts, flows.c.plate)).all()
+            stored = set(
+                conn.execute(select(plate_grams.c.gram, plate_grams.c.ts, plate_grams.c.flow_id)).all()
+            )
+        assert stored == {
+            (gram, ts, flow_id) for flow_id, ts, plate in plates if plate for gram in grams(plate)
+        }
 
     @invariant()
     def counters_equal_count(self) -> None:

@@ -16,11 +16,15 @@ Indexes of ``flows`` and the queries they serve (``id`` is the primary key, SQLi
   both, every pattern of a plate of two or more characters is an index range (see :mod:`.where`).
 
 ``plate like`` (a substring) of three characters or more finds its candidates in ``plate_grams``:
-every distinct three-character piece (trigram) of every stored plate, indexed by ``(gram, flow_id)``.
-A plate that contains the value contains each of the value's trigrams, so the flows that have them
-all are a superset of the matches, and ``LIKE`` confirms each (see :mod:`.where`). Shorter values
-scan, under the statement timeout. Writers of flows keep the grams in the same transaction, and
-delete them by their key with the flow (:mod:`.grams`).
+every distinct three-character piece (trigram) of every stored plate, with its flow's timestamp,
+keyed by ``(gram, ts, flow_id)``. A plate that contains the value contains each of the value's
+trigrams, so the flows that have them all are a superset of the matches, and ``LIKE`` confirms each
+(see :mod:`.where`). Each gram's flows are in the listing's order in the key, so a page of a search
+by ``like`` (and time) walks them newest first and stops when the page is full, and a value of three
+characters, which is its own gram, is counted and paged on that index alone (:mod:`.plate_search`).
+Two characters are key ranges (:mod:`.where`); one character scans, under the statement timeout.
+Writers of flows keep the grams in the same transaction, and delete them by their key with the flow
+(:mod:`.grams`).
 
 Flow counts per hour (``hour`` is ``ts // 3600``, floored, as Python divides) serve the deep pages
 of the listings that the counters count (no filter, or only cameras): ``flow_hours`` counts all
@@ -147,6 +151,8 @@ plate_grams = Table(
     "plate_grams",
     metadata,
     Column("gram", Key(GRAM_LENGTH), primary_key=True),
+    # The flow's: a gram's flows are in the key newest first, read backwards, as a page lists them.
+    Column("ts", BigInteger, primary_key=True, autoincrement=False),
     Column("flow_id", FlowId, primary_key=True, autoincrement=False),
     # The primary key is the index the searches use; on SQLite the table is that index alone. No
     # other index, nor a foreign key: see :mod:`.grams`.

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Engine,
     Row,
     Select,
+    Subquery,
     and_,
     bindparam,
     delete,
@@ -59,6 +60,7 @@ from seedata_core.models import Camera, Flow, FlowImages, NewCamera, NewFlow, Si
 from seedata_core.storage import ImportResult, Pruned
 from seedata_core.timezones import from_epoch
 
+from . import plate_search
 from .bulk import insert_rows
 from .counting import LOCK_FLOW_WRITES, count_added
 from .engine import WRITE_OPTION, bulk_load, one_line
@@ -155,8 +157,14 @@ def _page_statement(
     ids = select(flows.c.id)
     if clause is not None:
         ids = ids.where(clause)
-    page = ids.order_by(*order).limit(limit).offset(offset).subquery("page")
-    return select(*_FLOW_COLUMNS).select_from(page.join(flows, flows.c.id == page.c.id)).order_by(*order)
+    return _flows_of(ids.order_by(*order).limit(limit).offset(offset).subquery("page"))
+
+
+def _flows_of(page: Subquery) -> Select[Any]:
+    """The flows whose ids (the first column) ``page`` holds, newest first."""
+    return (
+        select(*_FLOW_COLUMNS).select_from(page.join(flows, flows.c.id == page.c[0])).order_by(*_NEWEST_FIRST)
+    )
 
 
 def _hours_statement(camera: BindParameter[int] | None, newest: bool) -> Select[Any]:
@@ -773,7 +781,7 @@ class SqlStorage:
                 # Counted first: the total's row lock then covers the ids drawn (module docstring).
                 count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
                 self._insert_group(conn, rows)
-                write_grams(conn, [(row["id"], row["plate"]) for row in rows])
+                write_grams(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
         return [o if isinstance(o, Exception) else _stored_flow(o, aliases[o["camera_id"]]) for o in outcomes]
 
     @staticmethod
@@ -847,7 +855,7 @@ class SqlStorage:
                 if rows:
                     _skip_given_ids(conn, max(row["id"] for row in rows))
                     _insert_flows(conn, rows)
-                    write_grams(conn, [(row["id"], row["plate"]) for row in rows])
+                    write_grams(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
                     count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
         except BaseException:
             self.images.discard(staged)
@@ -886,13 +894,13 @@ class SqlStorage:
             with self._connect(write=True) as conn:
                 # The plate as it is now, locked: its grams are the ones to replace.
                 current = conn.execute(
-                    select(flows.c.plate).where(flows.c.id == flow_id).with_for_update()
+                    select(flows.c.ts, flows.c.plate).where(flows.c.id == flow_id).with_for_update()
                 ).first()
                 updated = current is not None
                 if current is not None:
                     conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes))
-                    delete_grams(conn, [(flow_id, current.plate)])
-                    write_grams(conn, [(flow_id, values["plate"])])
+                    delete_grams(conn, [(flow_id, current.ts, current.plate)])
+                    write_grams(conn, [(flow_id, current.ts, values["plate"])])
             if not updated:
                 raise NotFound(f"Object not found: {flow_id}")
         except BaseException:
@@ -925,10 +933,14 @@ class SqlStorage:
         counted = self._counted(where, aliases)
         if counted is not None:
             return counted[0]
+        by_plate = plate_search.parse(where)
+        statement: Select[Any]
+        if by_plate is not None:
+            statement = plate_search.count(by_plate)
+        else:
+            statement = select(func.count()).select_from(flows).where(compile_where(where, aliases))
         with self._connect() as conn:
-            rows = self._read(
-                conn, select(func.count()).select_from(flows).where(compile_where(where, aliases))
-            )
+            rows = self._read(conn, statement)
         return int(rows[0][0])
 
     def search_flows(self, where: Node, *, offset: int, limit: int) -> list[Flow]:
@@ -945,8 +957,12 @@ class SqlStorage:
             found = self._page_by_hours(where, offset, limit)
             if found is not None:
                 return found
+        by_plate = plate_search.parse(where)
         if is_match_all(where):  # the API's default listing: its own fast path
             rows: Sequence[Any] = self._fetch(self._pages[deep], {"limit": limit, "offset": offset})
+        elif by_plate is not None:  # walked in the plate grams' own order
+            with self._connect() as conn:
+                rows = self._read(conn, _flows_of(plate_search.page(by_plate, offset=offset, limit=limit)))
         else:
             statement = _page_statement(self._where(where), deep=deep, offset=offset, limit=limit)
             with self._connect() as conn:

@@ -11,7 +11,8 @@ exactly the flows :func:`seedata_core.filters.matches` selects.
   directly; ``like`` is ``LIKE '%value%'`` with ``%``, ``_`` and the escape character escaped.
 - **like** with a value of three characters or more first narrows to the flows whose plates hold
   every trigram of the value (``plate_grams``, a join of point look-ups on its primary key), then
-  ``LIKE`` decides among those few. The grams are taken from the value folded to lower case: on
+  ``LIKE`` decides among those few. (A search by ``like`` alone, or with times, has a faster way of
+  its own: :mod:`.plate_search`.) The grams are taken from the value folded to lower case: on
   SQLite, whose ``LIKE`` ignores ASCII case, a capital in the value still finds the folded plates.
   A value of two letters or digits is where a plate has it either at the start of one of its
   trigrams (a range of ``plate_grams``' key) or at its very end (a range of the reversed key
@@ -86,7 +87,7 @@ def compile_where(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
         case Cond(field="plate"):
             return and_(flows.c.plate.is_not(None), _plate(node))
         case Cond():
-            return _scalar(node)
+            return scalar_condition(node)
 
 
 def needs_cameras(node: Node) -> bool:
@@ -187,16 +188,18 @@ def _starts_with(column: ColumnElement[str], head: str) -> ColumnElement[bool]:
 
 def _holding_grams(part: str) -> Select[tuple[int]]:
     """The ids of the flows whose plates hold every trigram of ``part`` (a superset of its matches)."""
-    wanted = _spread(grams(fold_case(part)), MAX_GRAMS)
+    wanted = spread(grams(fold_case(part)), MAX_GRAMS)
     tables = [plate_grams.alias(f"g{i}") for i in range(len(wanted))]
     first = tables[0]
     joined: FromClause = first
     for table, gram in zip(tables[1:], wanted[1:], strict=True):
-        joined = joined.join(table, and_(table.c.flow_id == first.c.flow_id, table.c.gram == gram))
+        # The whole key: each further gram of a candidate is a point look-up.
+        same_flow = and_(table.c.ts == first.c.ts, table.c.flow_id == first.c.flow_id)
+        joined = joined.join(table, and_(table.c.gram == gram, same_flow))
     return select(first.c.flow_id).select_from(joined).where(first.c.gram == wanted[0]).correlate(None)
 
 
-def _spread(items: list[str], most: int) -> list[str]:
+def spread(items: list[str], most: int) -> list[str]:
     """At most ``most`` of ``items``, first and last among them, the rest evenly between."""
     if len(items) <= most:
         return items
@@ -227,11 +230,13 @@ def _beside_plate(node: Node, cameras: CameraAliases) -> ColumnElement[bool]:
             ids = _cameras_where(node, cameras)
             return (flows.c.camera_id + 0).in_(sorted(ids)) if ids else false()
         case Cond(field="timestamp"):
-            return _scalar(node, flows.c.ts + 0)
+            return scalar_condition(node, flows.c.ts + 0)
     return compile_where(node, cameras)
 
 
-def _scalar(cond: Cond, column: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+def scalar_condition(cond: Cond, column: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    """A condition on ``id``, ``timestamp``, ``score`` or ``trigger_mode``, on its column of ``flows``
+    or on ``column`` (one holding the same values)."""
     column = _SCALAR_COLUMNS.get(cond.field) if column is None else column
     if column is None:
         raise ValueError(f"unsupported condition {cond!r}")

@@ -1,0 +1,86 @@
+"""Searches by ``plate like`` alone, or with conditions on the time: pages and counts read from the
+plate grams in their key's order.
+
+``plate_grams`` holds each gram's flows keyed by ``(gram, ts, flow_id)``, the listing's order read
+backwards (:mod:`.schema`). A search that tests nothing but the plate's substring and the time can
+thus be answered from the grams' index:
+
+- **Three characters** (folded) are a gram of their own, and a plate holds them exactly when it has
+  that gram. Matches are the gram's entries, within the times: a count is an index range, and a
+  page is the page's entries, found by walking that range newest first, then their flows by key.
+  No flow is read but the page's.
+- **More characters** give several grams. The first one's entries are walked newest first; each is
+  probed for the others by the whole key (the flow's timestamp is in it) and its flow, read by key,
+  is confirmed by ``LIKE``, as holding every gram does not make a substring. A page stops when it is
+  full; a count reads the flows that hold every gram, which for a value of four or more characters
+  are few.
+
+Any other search (a camera, a score, ``not`` or ``or`` around the ``like``) goes through
+:func:`.where.compile_where`, which finds the same flows by the same grams, by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import FromClause, Select, Subquery, and_, func, select
+
+from seedata_core.filter_ast import And, Cond, Node
+from seedata_core.filters import fold_case
+
+from .grams import grams
+from .schema import GRAM_LENGTH, flows, plate_grams
+from .where import LIKE_ESCAPE, MAX_GRAMS, like_escape, scalar_condition, spread
+
+
+@dataclass(frozen=True)
+class PlateSearch:
+    """A search by one ``plate like`` of three characters or more, and conditions on the time."""
+
+    value: str
+    """The substring, folded (:func:`seedata_core.filters.fold_case`) as the stored plates are."""
+    times: tuple[Cond, ...] = ()
+
+
+def parse(node: Node) -> PlateSearch | None:
+    """``node`` as a :class:`PlateSearch`, or ``None`` when it tests more than the plate's substring
+    and the time, or its ``like`` value is too short to have a gram."""
+    match node:
+        case Cond(field="plate", op="like", value=str() as part) if grams(part):
+            return PlateSearch(fold_case(part))
+        case And(items=items):
+            times = tuple(item for item in items if isinstance(item, Cond) and item.field == "timestamp")
+            likes = [parse(item) for item in items if item not in times]
+            if len(likes) == 1 and likes[0] is not None and not likes[0].times:
+                return PlateSearch(likes[0].value, times)
+    return None
+
+
+def page(search: PlateSearch, *, offset: int, limit: int) -> Subquery:
+    """The ids (``flow_id``) of a page of the search's flows, newest first."""
+    matches, first = _matches(search)
+    newest_first = (first.c.ts.desc(), first.c.flow_id.desc())
+    return matches.order_by(*newest_first).limit(limit).offset(offset).subquery("page")
+
+
+def count(search: PlateSearch) -> Select[Any]:
+    """How many flows the search finds."""
+    return select(func.count()).select_from(_matches(search)[0].subquery())
+
+
+def _matches(search: PlateSearch) -> tuple[Select[tuple[int]], FromClause]:
+    """The ids of the search's flows, and the grams table of their first gram, whose timestamps
+    and ids order them."""
+    wanted = spread(grams(search.value), MAX_GRAMS)
+    tables = [plate_grams.alias(f"g{i}") for i in range(len(wanted))]
+    first = tables[0]
+    joined: FromClause = first
+    for table, gram in zip(tables[1:], wanted[1:], strict=True):
+        same_flow = and_(table.c.ts == first.c.ts, table.c.flow_id == first.c.flow_id)
+        joined = joined.join(table, and_(table.c.gram == gram, same_flow))
+    clauses = [first.c.gram == wanted[0], *(scalar_condition(cond, first.c.ts) for cond in search.times)]
+    if len(search.value) > GRAM_LENGTH:
+        joined = joined.join(flows, flows.c.id == first.c.flow_id)
+        clauses.append(flows.c.plate.like(f"%{like_escape(search.value)}%", escape=LIKE_ESCAPE))
+    return select(first.c.flow_id).select_from(joined).where(*clauses), first
