@@ -19,7 +19,8 @@ For each database named in ``--databases``:
    the API returns with the page. ``--runs`` timed calls per case after one untimed call, single
    thread, with varied parameters: page 1; a random page within 40-60% of the pages (the page
    farthest from either end); page 250,000, or the last page when there are fewer; plate ``like`` a
-   3-4 character substring of a random stored plate; one random camera over one random day
+   3-4 character substring of a random stored plate; page 10 of a 3-character one; a 1-2 character
+   one (a user's first keystrokes); one random camera over one random day
    (``>=`` day, ``<`` next day). Prints p50/p95/max and the median total per case. A call that fails
    (a statement timeout, say) is counted in the ``errors`` column and left out of the percentiles.
 3. Export/import. ``export_lines`` (what ``seedata flows export`` runs) over all flows to a file in
@@ -231,14 +232,16 @@ def timed(seedata: Seedata, row: Row, where: Node, page: int) -> None:
     row.totals.append(result.total)
 
 
-def sample_plates(seedata: Seedata, n: int, count: int, rng: random.Random) -> list[str]:
-    """``count`` 3-4 character substrings of plates of random stored flows."""
+def sample_plates(
+    seedata: Seedata, n: int, count: int, rng: random.Random, sizes: tuple[int, ...]
+) -> list[str]:
+    """``count`` substrings, of one of ``sizes`` characters, of plates of random stored flows."""
     parts: list[str] = []
     while len(parts) < count:
         flow = seedata.storage.get_flow(rng.randint(1, n))
         if flow is None or not flow.plate:
             continue
-        size = rng.choice((3, 4))
+        size = rng.choice(sizes)
         at = rng.randint(0, len(flow.plate) - size)
         parts.append(flow.plate[at : at + size])
     return parts
@@ -251,10 +254,18 @@ def cases(
     last = max(1, -(-n // PER_PAGE))
     deep = min(DEEP_PAGE, last)
     everything = seedata.parse_filter(None)
-    plates = iter(sample_plates(seedata, n, runs + 1, random.Random(7)))
+    plates = iter(sample_plates(seedata, n, runs + 1, random.Random(7), (3, 4)))
+    deeper = iter(sample_plates(seedata, n, runs + 1, random.Random(8), (3,)))
+    short = iter(sample_plates(seedata, n, runs + 1, random.Random(9), (1, 2)))
 
     def like(_: random.Random) -> tuple[Node, int]:
         return seedata.parse_filter({"plate": {"like": next(plates)}}), 1
+
+    def like_page_10(_: random.Random) -> tuple[Node, int]:
+        return seedata.parse_filter({"plate": {"like": next(deeper)}}), 10
+
+    def like_short(_: random.Random) -> tuple[Node, int]:
+        return seedata.parse_filter({"plate": {"like": next(short)}}), 1
 
     def camera_day(rng: random.Random) -> tuple[Node, int]:
         day = START + timedelta(days=rng.randrange(DAYS))
@@ -271,7 +282,9 @@ def cases(
             lambda rng: (everything, rng.randint(max(1, last * 4 // 10), max(1, last * 6 // 10))),
         ),
         (f"GET /flows page {deep:,}{' (last)' if deep == last else ''}", lambda _: (everything, deep)),
-        ("POST /flows/search plate like", like),
+        ("POST /flows/search plate like 3-4", like),
+        ("POST /flows/search plate like 3, page 10", like_page_10),
+        ("POST /flows/search plate like 1-2", like_short),
         ("POST /flows/search camera + 1 day", camera_day),
     ]
 

@@ -15,9 +15,16 @@ import msgspec
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql import storage as storage_module
-from seedata_storage_sql.grams import grams
+from seedata_storage_sql.grams import grams, pieces
 from seedata_storage_sql.hours import HOUR
-from seedata_storage_sql.schema import camera_flow_hours, counters, flow_hours, flows, plate_grams
+from seedata_storage_sql.schema import (
+    camera_flow_hours,
+    counters,
+    flow_hours,
+    flows,
+    plate_grams,
+    plate_pieces,
+)
 from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import Connection, func, select, text
 
@@ -329,9 +336,11 @@ def assert_hours_and_grams_match_rows(storage: SqlStorage) -> None:
         hours = dict(conn.execute(select(flow_hours.c.hour, flow_hours.c.flows)).all())
         camera_hours = {(c, h): n for c, h, n in conn.execute(select(camera_flow_hours)).all()}
         stored_grams = set(conn.execute(select(plate_grams.c.flow_id, plate_grams.c.ts, plate_grams.c.gram)))
+        stored_pieces = dict(conn.execute(select(plate_pieces.c.piece, plate_pieces.c.flows)).all())
     assert hours == dict(Counter(ts // HOUR for _, _, ts, _ in stored))
     assert camera_hours == dict(Counter((camera_id, ts // HOUR) for _, camera_id, ts, _ in stored))
     assert stored_grams == {(i, ts, gram) for i, _, ts, plate in stored if plate for gram in grams(plate)}
+    assert stored_pieces == Counter(piece for _, _, _, plate in stored if plate for piece in pieces(plate))
 
 
 def stored_pictures(storage: SqlStorage) -> set[str]:
@@ -446,12 +455,12 @@ def test_a_database_failure_fails_the_callers_of_its_group_only(
     storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     followers = 5
-    real_write_grams = storage_module.write_grams
+    real_index_plates = storage_module.index_plates
     calls: list[int] = []
 
-    def write_grams(conn: Connection, rows: list[tuple[int, int, str | None]], **kwargs: Any) -> None:
+    def index_plates(conn: Connection, rows: list[tuple[int, int, str | None]], **kwargs: Any) -> None:
         calls.append(len(rows))
-        real_write_grams(conn, rows, **kwargs)  # the rows are written: the failure comes mid-group
+        real_index_plates(conn, rows, **kwargs)  # the rows are written: the failure comes mid-group
         if len(calls) == 1:  # the first group waits until the others have all come to join
             deadline = time.monotonic() + 10
             while len(storage._adding._waiting) < followers and time.monotonic() < deadline:
@@ -459,7 +468,7 @@ def test_a_database_failure_fails_the_callers_of_its_group_only(
         elif len(calls) == 2:
             _kill_own_connection(conn)
 
-    monkeypatch.setattr(storage_module, "write_grams", write_grams)
+    monkeypatch.setattr(storage_module, "index_plates", index_plates)
     outcomes: dict[int, Any] = {}
 
     def add(n: int) -> None:

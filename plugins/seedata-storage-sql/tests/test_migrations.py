@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -66,7 +66,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0006"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0007"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -88,7 +88,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0006"
+    assert migrate.current_revision(engine) == "0007"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -244,7 +244,7 @@ def test_stored_flows_get_their_hour_counts(empty_settings: Settings) -> None:
         upgraded.close()
 
 
-def test_grams_are_keyed_by_time_and_back(empty_settings: Settings) -> None:
+def test_grams_are_keyed_by_time_and_pieces_counted_and_back(empty_settings: Settings) -> None:
     engine = create_sql_engine(empty_settings)
     try:
         migrate.upgrade(engine, revision="0005")
@@ -264,7 +264,7 @@ def test_grams_are_keyed_by_time_and_back(empty_settings: Settings) -> None:
             grams = [("abc", 7), ("bcd", 7), ("bcd", 8), ("zzz", 9)]  # flow 9 is gone: its gram goes too
             for gram, flow_id in grams:
                 conn.execute(text("INSERT INTO plate_grams VALUES (:g, :f)"), {"g": gram, "f": flow_id})
-        migrate.upgrade(engine, revision="0006")
+        migrate.upgrade(engine, revision="0007")
         assert [c["name"] for c in inspect(engine).get_columns("plate_grams")] == ["gram", "ts", "flow_id"]
         assert inspect(engine).get_pk_constraint("plate_grams")["constrained_columns"] == [
             "gram",
@@ -274,6 +274,9 @@ def test_grams_are_keyed_by_time_and_back(empty_settings: Settings) -> None:
         with engine.connect() as conn:
             keyed = conn.execute(text("SELECT gram, ts, flow_id FROM plate_grams ORDER BY gram, ts")).all()
         assert [tuple(row) for row in keyed] == [("abc", -5, 7), ("bcd", -5, 7), ("bcd", 1700000000, 8)]
+        with engine.connect() as conn:
+            counted = dict(conn.execute(text("SELECT piece, flows FROM plate_pieces")).all())
+        assert counted == {"a": 1, "b": 2, "c": 2, "d": 2, "ab": 1, "bc": 2, "cd": 2}
 
     finally:
         engine.dispose()
@@ -290,6 +293,7 @@ def test_grams_are_keyed_by_time_and_back(empty_settings: Settings) -> None:
         with engine.begin() as conn:
             command.downgrade(migrate.alembic_config(conn), "0005")
         assert inspect(engine).get_pk_constraint("plate_grams")["constrained_columns"] == ["gram", "flow_id"]
+        assert "plate_pieces" not in inspect(engine).get_table_names()
         with engine.connect() as conn:
             back = conn.execute(text("SELECT gram, flow_id FROM plate_grams ORDER BY gram, flow_id")).all()
         assert [tuple(row) for row in back] == [("abc", 7), ("bcd", 7), ("bcd", 8)]

@@ -1,13 +1,13 @@
-"""``plate like`` of two characters (folded, as the filter parser gives them) finds, by index, every
+"""``plate like`` of one or two characters (folded, as the filter parser gives them) finds every
 plate that holds them: inside a trigram, at a plate's end, as a whole plate, next to look-alikes and
-separators (see :mod:`.where`)."""
+separators, through the time index or a pair's key ranges (see :mod:`.where`, :mod:`.plate_search`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from seedata_storage_sql import SqlStorage
+from seedata_storage_sql import SqlStorage, plate_search
 
 from seedata_core.filter_ast import Cond
 from seedata_core.filters import FlowFacts, matches
@@ -41,13 +41,23 @@ def stored(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> list[Fl
     ]
 
 
-@pytest.mark.parametrize("value", ["ab", "b9", "ob", "0b", "o0", "xa", "ba", "zz", "-a", "b-"])
-def test_two_characters_find_every_plate_that_holds_them(
-    stored: list[Flow], storage: SqlStorage, value: str
+@pytest.mark.parametrize(
+    "value", ["ab", "b9", "ob", "0b", "o0", "xa", "ba", "zz", "-a", "b-", "a", "á", "-", "q"]
+)
+@pytest.mark.parametrize("dense", [0.0, 2.0], ids=["time-index", "key-ranges"])
+def test_short_values_find_every_plate_that_holds_them(
+    stored: list[Flow], storage: SqlStorage, value: str, dense: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Whether the page walks the time index or a pair's key ranges (by the share of plates that
+    hold the value, :data:`.plate_search.DENSE`), it is the same; the total is the pieces' count."""
+    monkeypatch.setattr(plate_search, "DENSE", dense)
     node = Cond("plate", "like", value)
-    wanted = {flow.id for flow in stored if matches(node, FlowFacts.of(flow))}
-    assert {flow.id for flow in storage.search_flows(node, offset=0, limit=100)} == wanted
+    newest_first = sorted(stored, key=lambda flow: (flow.timestamp, flow.id), reverse=True)
+    wanted = [flow.id for flow in newest_first if matches(node, FlowFacts.of(flow))]
+    pages: list[int] = []
+    while page := storage.search_flows(node, offset=len(pages), limit=3):
+        pages.extend(flow.id for flow in page)
+    assert pages == wanted
     assert storage.count_flows(node) == len(wanted)
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from seedata_storage_sql import SqlStorage
+from seedata_storage_sql import SqlStorage, plate_search
 from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import event
 
@@ -191,8 +191,9 @@ def test_filtered_pages_come_in_index_order(
             ],
         ),
         (
-            # Two characters: where a trigram starts with them, or where the plate ends with them.
-            Cond("plate", "like", "Bc"),
+            # Two characters beside a camera: where a trigram starts with them, or where the plate
+            # ends with them.
+            And((Cond("plate", "like", "bc"), Cond("camera", "=", "cam1"))),
             [
                 "SEARCH flows USING INTEGER PRIMARY KEY (rowid=?)",
                 "SEARCH plate_grams USING PRIMARY KEY (gram>? AND gram<?)",
@@ -218,6 +219,30 @@ def test_selective_filters_find_their_few_flows_by_index(
             assert step in plan
         # No pass over the whole table or one of its whole indexes.
         assert "SCAN flows" not in plan
+
+
+def test_a_rare_pair_is_paged_by_key_ranges_and_counted_by_its_piece(
+    filled: SqlStorage, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plate_search, "DENSE", 2.0)  # every pair is rare
+    node = Cond("plate", "like", "bc")
+    page = plans(filled, settings, lambda: filled.search_flows(node, offset=0, limit=20))
+    assert "SEARCH plate_grams USING PRIMARY KEY (gram>? AND gram<?)" in page[-1]
+    assert "SCAN flows" not in page[-1]
+    count = plans(filled, settings, lambda: filled.count_flows(node))
+    assert count == ["SEARCH plate_pieces USING PRIMARY KEY (piece=?)"]
+
+
+@pytest.mark.parametrize("value", ["b", "bc"])
+def test_a_common_short_value_walks_the_time_index(
+    filled: SqlStorage, settings: Settings, value: str
+) -> None:
+    node = Cond("plate", "like", value)
+    page = plans(filled, settings, lambda: filled.search_flows(node, offset=0, limit=20))
+    assert page[-1].startswith("SCAN flows USING INDEX ix_flows_ts_id"), page  # newest first, no sort
+    assert "TEMP B-TREE" not in page[-1], page
+    count = plans(filled, settings, lambda: filled.count_flows(node))
+    assert count == ["SEARCH plate_pieces USING PRIMARY KEY (piece=?)"]
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,7 @@ def test_text_columns_compare_exactly(storage: SqlStorage) -> None:
                     "flow_hours",
                     "flows",
                     "plate_grams",
+                    "plate_pieces",
                     "signing_keys",
                     "users",
                 )

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from seedata_storage_sql import SqlStorage, open_storage
-from seedata_storage_sql.grams import grams
+from seedata_storage_sql.grams import grams, pieces
 from seedata_storage_sql.schema import (
     TOTAL_FLOWS,
     camera_flow_hours,
@@ -32,6 +32,7 @@ from seedata_storage_sql.schema import (
     flow_hours,
     flows,
     plate_grams,
+    plate_pieces,
 )
 from sqlalchemy import func, select
 
@@ -186,15 +187,15 @@ class StorageMachine(RuleBasedStateMachine):
         assert hours == dict(Counter(ts // HOUR for _, ts in stored))
 
     @invariant()
-    def grams_are_those_of_stored_plates(self) -> None:
+    def grams_and_pieces_are_those_of_stored_plates(self) -> None:
         with self.storage.engine.connect() as conn:
             plates = conn.execute(select(flows.c.id, flows.c.ts, flows.c.plate)).all()
-            stored = set(
-                conn.execute(select(plate_grams.c.gram, plate_grams.c.ts, plate_grams.c.flow_id)).all()
-            )
+            stored = set(conn.execute(select(plate_grams.c.gram, plate_grams.c.ts, plate_grams.c.flow_id)))
+            counted = dict(conn.execute(select(plate_pieces.c.piece, plate_pieces.c.flows)).all())
         assert stored == {
             (gram, ts, flow_id) for flow_id, ts, plate in plates if plate for gram in grams(plate)
         }
+        assert counted == Counter(piece for _, _, plate in plates if plate for piece in pieces(plate))
 
     @invariant()
     def counters_equal_count(self) -> None:

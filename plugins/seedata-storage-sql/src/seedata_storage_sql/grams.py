@@ -1,42 +1,59 @@
-"""Plate trigrams: the pieces that let ``plate like`` find its few flows by index (see :mod:`.schema`).
+"""The plate index behind ``plate like``: trigrams and the counts of shorter pieces (see :mod:`.schema`).
 
-Writers of flows call :func:`write_grams` in the transaction that writes the plates, and
-:func:`delete_grams` in the one that deletes or replaces them, so the grams of every stored plate
-are there whenever the plate is, and no others. A flow's timestamp never changes, so neither does a
-gram's key. They are deleted by their key, made from the flow's timestamp and plate:
-``plate_grams`` has no index on ``flow_id`` (nor a foreign key, which would need one), as each of
-its writes would cost as much as the key's (PostgreSQL imports 12,500 -> 19,500 flows/s without).
-A search by a three-character value counts its flows by their grams alone (:mod:`.plate_search`), so
-a gram without its flow would be counted: every writer keeps them in step, and migrations drop any.
+Writers of flows call :func:`index_plates` in the transaction that writes the plates, and
+:func:`unindex_plates` in the one that deletes or replaces them, with the total counter's row lock
+taken first (the lock order of :mod:`.counting`). The grams of every stored plate are then there
+whenever the plate is, and no others, and ``plate_pieces`` counts exactly the stored plates that
+hold each piece of one or two characters.
+
+A flow's timestamp never changes, so neither does a gram's key. Grams are deleted by their key,
+made from the flow's timestamp and plate: ``plate_grams`` has no index on ``flow_id`` (nor a
+foreign key, which would need one), as each of its writes would cost as much as the key's
+(PostgreSQL imports 12,500 -> 19,500 flows/s without). A search by a three-character value counts
+its flows by their grams alone (:mod:`.plate_search`), so a gram without its flow would be counted:
+every writer keeps them in step, and migrations drop any.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection, bindparam, delete
 
+from . import tallies
 from .bulk import insert_rows
-from .schema import GRAM_LENGTH, plate_grams
+from .schema import GRAM_LENGTH, PIECE_LENGTH, plate_grams, plate_pieces
+
+Plates = Iterable[tuple[int, int, str | None]]
+"""Flows as ``(id, ts, stored plate)``."""
 
 
 def grams(text: str) -> list[str]:
     """The distinct pieces of ``GRAM_LENGTH`` characters of ``text``, in order of first appearance."""
-    pieces = (text[i : i + GRAM_LENGTH] for i in range(len(text) - GRAM_LENGTH + 1))
-    return list(dict.fromkeys(pieces))
+    return _pieces(text, GRAM_LENGTH)
 
 
-def write_grams(conn: Connection, flows: Iterable[tuple[int, int, str | None]]) -> None:
-    """Insert the grams of flows given as ``(id, ts, stored plate)`` in the caller's transaction."""
+def pieces(text: str) -> set[str]:
+    """The distinct pieces of ``text`` that ``plate_pieces`` counts: of one to ``PIECE_LENGTH`` characters."""
+    return {piece for length in range(1, PIECE_LENGTH + 1) for piece in _pieces(text, length)}
+
+
+def index_plates(conn: Connection, flows: Plates) -> None:
+    """Add the grams and pieces of flows' plates, in the caller's transaction."""
+    flows = list(flows)
     # Sorted as the primary key: each index page the batch touches is touched once, in order.
-    insert_rows(conn, plate_grams, sorted(_rows(flows)))
+    insert_rows(conn, plate_grams, sorted(_gram_rows(flows)))
+    tallies.add(conn, plate_pieces, _piece_changes(flows))
 
 
-def delete_grams(conn: Connection, flows: Iterable[tuple[int, int, str | None]]) -> None:
-    """Delete the grams of flows given as ``(id, ts, stored plate)`` in the caller's transaction."""
-    rows = [{"gram": gram, "ts": ts, "flow_id": flow_id} for gram, ts, flow_id in _rows(flows)]
+def unindex_plates(conn: Connection, flows: Plates) -> None:
+    """Delete the grams and pieces of flows' plates, in the caller's transaction."""
+    flows = list(flows)
+    rows = [{"gram": gram, "ts": ts, "flow_id": flow_id} for gram, ts, flow_id in _gram_rows(flows)]
     if rows:
         conn.execute(_DELETE, rows)
+    tallies.subtract(conn, plate_pieces, _piece_changes(flows))
 
 
 _DELETE = delete(plate_grams).where(
@@ -46,5 +63,14 @@ _DELETE = delete(plate_grams).where(
 )
 
 
-def _rows(flows: Iterable[tuple[int, int, str | None]]) -> Iterator[tuple[str, int, int]]:
+def _pieces(text: str, length: int) -> list[str]:
+    return list(dict.fromkeys(text[i : i + length] for i in range(len(text) - length + 1)))
+
+
+def _gram_rows(flows: Plates) -> Iterator[tuple[str, int, int]]:
     return ((gram, ts, flow_id) for flow_id, ts, plate in flows if plate is not None for gram in grams(plate))
+
+
+def _piece_changes(flows: Plates) -> tallies.Changes:
+    counted = Counter(piece for _, _, plate in flows if plate is not None for piece in pieces(plate))
+    return [{"k_piece": piece, "n": n} for piece, n in sorted(counted.items())]

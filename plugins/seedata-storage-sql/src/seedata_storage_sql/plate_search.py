@@ -15,6 +15,12 @@ thus be answered from the grams' index:
   full; a count reads the flows that hold every gram, which for a value of four or more characters
   are few.
 
+A ``like`` alone of **one or two characters** holds no gram. Its total is the count that
+``plate_pieces`` keeps of the plates that hold it (:func:`short_value`). Its page walks the time
+index, newest first, testing each plate (:func:`scanning`): it stops when the page is full, so it
+reads about the page's rows divided by the share of plates that match. A pair rarer than
+:data:`DENSE` is found by the grams' key ranges instead (:func:`.where.compile_where`).
+
 Any other search (a camera, a score, ``not`` or ``or`` around the ``like``) goes through
 :func:`.where.compile_where`, which finds the same flows by the same grams, by id.
 """
@@ -22,16 +28,19 @@ Any other search (a camera, a score, ``not`` or ``or`` around the ``like``) goes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import FromClause, Select, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, func, select
 
 from seedata_core.filter_ast import And, Cond, Node
 from seedata_core.filters import fold_case
 
 from .grams import grams
-from .schema import GRAM_LENGTH, flows, plate_grams
+from .schema import GRAM_LENGTH, PIECE_LENGTH, flows, plate_grams
 from .where import LIKE_ESCAPE, MAX_GRAMS, like_escape, scalar_condition, spread
+
+DENSE: Final = 1 / 1000
+"""The share of all flows from which the page of a short ``like`` walks the time index."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,21 @@ def parse(node: Node) -> PlateSearch | None:
             if len(likes) == 1 and likes[0] is not None and not likes[0].times:
                 return PlateSearch(likes[0].value, times)
     return None
+
+
+def short_value(node: Node) -> str | None:
+    """The value, folded, of a search by ``plate like`` alone with one or two characters."""
+    match node:
+        case Cond(field="plate", op="like", value=str() as part) if 1 <= len(part) <= PIECE_LENGTH:
+            return fold_case(part)
+        case And(items=(item,)):
+            return short_value(item)
+    return None
+
+
+def scanning(value: str) -> ColumnElement[bool]:
+    """The plate holds ``value``, tested row by row (no index narrows it)."""
+    return and_(flows.c.plate.is_not(None), flows.c.plate.like(f"%{like_escape(value)}%", escape=LIKE_ESCAPE))
 
 
 def page(search: PlateSearch, *, offset: int, limit: int) -> Subquery:
@@ -82,5 +106,5 @@ def _matches(search: PlateSearch) -> tuple[Select[tuple[int]], FromClause]:
     clauses = [first.c.gram == wanted[0], *(scalar_condition(cond, first.c.ts) for cond in search.times)]
     if len(search.value) > GRAM_LENGTH:
         joined = joined.join(flows, flows.c.id == first.c.flow_id)
-        clauses.append(flows.c.plate.like(f"%{like_escape(search.value)}%", escape=LIKE_ESCAPE))
+        clauses.append(scanning(search.value))
     return select(first.c.flow_id).select_from(joined).where(*clauses), first

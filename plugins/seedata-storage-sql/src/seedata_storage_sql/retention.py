@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Connection, delete, select
 
 from .counting import LOCK_FLOW_WRITES, count_removed
-from .grams import delete_grams
+from .grams import unindex_plates
 from .hours import HOUR
 from .images import ImageStore
 from .schema import flows
@@ -64,7 +64,7 @@ def delete_oldest(conn: Connection, *, limit: int, before: int | None = None) ->
     if deleted != len(rows):
         # The rows were locked, so this is a bug, not a race: undo rather than miscount.
         raise RuntimeError(f"deleted {deleted} flows of {len(rows)} locked ones")
-    delete_grams(conn, [(row.id, row.ts, row.plate) for row in rows])
+    unindex_plates(conn, [(row.id, row.ts, row.plate) for row in rows])
     count_removed(conn, Counter((row.camera_id, row.ts // HOUR) for row in rows))
     return len(rows), [key for row in rows for key in (row.image_key, row.plate_image_key) if key is not None]
 

@@ -22,9 +22,9 @@ trigrams, so the flows that have them all are a superset of the matches, and ``L
 (see :mod:`.where`). Each gram's flows are in the listing's order in the key, so a page of a search
 by ``like`` (and time) walks them newest first and stops when the page is full, and a value of three
 characters, which is its own gram, is counted and paged on that index alone (:mod:`.plate_search`).
-Two characters are key ranges (:mod:`.where`); one character scans, under the statement timeout.
-Writers of flows keep the grams in the same transaction, and delete them by their key with the flow
-(:mod:`.grams`).
+Shorter values are counted in ``plate_pieces``, and their pages walk the time index, or for a rare
+pair of characters the grams' key ranges (:mod:`.where`). Writers of flows keep the grams and the
+pieces' counts in the same transaction (:mod:`.grams`).
 
 Flow counts per hour (``hour`` is ``ts // 3600``, floored, as Python divides) serve the deep pages
 of the listings that the counters count (no filter, or only cameras): ``flow_hours`` counts all
@@ -156,6 +156,20 @@ plate_grams = Table(
     Column("flow_id", FlowId, primary_key=True, autoincrement=False),
     # The primary key is the index the searches use; on SQLite the table is that index alone. No
     # other index, nor a foreign key: see :mod:`.grams`.
+    sqlite_with_rowid=False,
+    **MARIADB_TABLE,
+)
+
+PIECE_LENGTH = GRAM_LENGTH - 1
+"""The longest plate pieces counted in ``plate_pieces``."""
+
+plate_pieces = Table(
+    "plate_pieces",
+    metadata,
+    # How many stored plates hold each piece of one or two characters: the total of a ``like``
+    # that short, which matches too many plates to count by index (see :mod:`.grams`).
+    Column("piece", Key(PIECE_LENGTH), primary_key=True),
+    Column("flows", BigInteger, nullable=False),
     sqlite_with_rowid=False,
     **MARIADB_TABLE,
 )

@@ -64,13 +64,14 @@ from . import plate_search
 from .bulk import insert_rows
 from .counting import LOCK_FLOW_WRITES, count_added
 from .engine import WRITE_OPTION, bulk_load, one_line
-from .grams import delete_grams, write_grams
+from .grams import index_plates, unindex_plates
 from .group_commit import GroupCommit
 from .hours import HOUR, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
 from .prepared import Prepared
 from .retention import ImageUsage, delete_oldest, remove_pictures
 from .schema import (
+    PIECE_LENGTH,
     TOTAL_FLOWS,
     camera_flow_hours,
     camera_flows_counter,
@@ -79,6 +80,7 @@ from .schema import (
     counters,
     flow_hours,
     flows,
+    plate_pieces,
     signing_keys,
     users,
 )
@@ -456,6 +458,9 @@ class SqlStorage:
         }
         self._aliases = Prepared(select(cameras.c.id, cameras.c.alias), dialect)
         self._counters = Prepared(select(counters.c.name, counters.c.value), dialect)
+        self._piece = Prepared(
+            select(plate_pieces.c.flows).where(plate_pieces.c.piece == bindparam("piece")), dialect
+        )
         self._by_id = Prepared(select(*_FLOW_COLUMNS).where(flows.c.id == bindparam("id")), dialect)
         self._adding: GroupCommit[dict[str, Any], Flow] = GroupCommit(self._add_flows, most=GROUP_COMMIT)
 
@@ -781,7 +786,7 @@ class SqlStorage:
                 # Counted first: the total's row lock then covers the ids drawn (module docstring).
                 count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
                 self._insert_group(conn, rows)
-                write_grams(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
+                index_plates(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
         return [o if isinstance(o, Exception) else _stored_flow(o, aliases[o["camera_id"]]) for o in outcomes]
 
     @staticmethod
@@ -855,7 +860,7 @@ class SqlStorage:
                 if rows:
                     _skip_given_ids(conn, max(row["id"] for row in rows))
                     _insert_flows(conn, rows)
-                    write_grams(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
+                    index_plates(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
                     count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
         except BaseException:
             self.images.discard(staged)
@@ -892,15 +897,17 @@ class SqlStorage:
             if staged.present():
                 self.images.sync()
             with self._connect(write=True) as conn:
-                # The plate as it is now, locked: its grams are the ones to replace.
+                # The total's row lock first, as every writer of the plate index takes it (grams.py);
+                # then the plate as it is now, locked: its grams and pieces are the ones to replace.
+                conn.execute(LOCK_FLOW_WRITES)
                 current = conn.execute(
                     select(flows.c.ts, flows.c.plate).where(flows.c.id == flow_id).with_for_update()
                 ).first()
                 updated = current is not None
                 if current is not None:
                     conn.execute(update(flows).where(flows.c.id == flow_id).values(**changes))
-                    delete_grams(conn, [(flow_id, current.ts, current.plate)])
-                    write_grams(conn, [(flow_id, current.ts, values["plate"])])
+                    unindex_plates(conn, [(flow_id, current.ts, current.plate)])
+                    index_plates(conn, [(flow_id, current.ts, values["plate"])])
             if not updated:
                 raise NotFound(f"Object not found: {flow_id}")
         except BaseException:
@@ -933,6 +940,9 @@ class SqlStorage:
         counted = self._counted(where, aliases)
         if counted is not None:
             return counted[0]
+        short = plate_search.short_value(where)
+        if short is not None:
+            return self._pieces_holding(short)
         by_plate = plate_search.parse(where)
         statement: Select[Any]
         if by_plate is not None:
@@ -963,6 +973,10 @@ class SqlStorage:
         elif by_plate is not None:  # walked in the plate grams' own order
             with self._connect() as conn:
                 rows = self._read(conn, _flows_of(plate_search.page(by_plate, offset=offset, limit=limit)))
+        elif (short := plate_search.short_value(where)) is not None and self._dense(short):
+            statement = _page_statement(plate_search.scanning(short), deep=deep, offset=offset, limit=limit)
+            with self._connect() as conn:
+                rows = self._read(conn, statement)
         else:
             statement = _page_statement(self._where(where), deep=deep, offset=offset, limit=limit)
             with self._connect() as conn:
@@ -997,6 +1011,19 @@ class SqlStorage:
             with self._connect() as conn:
                 rows = self._read(conn, statement)
         return [_flow(row) for row in rows]
+
+    def _pieces_holding(self, value: str) -> int:
+        """How many stored plates hold ``value``, of one or two characters (folded)."""
+        row = self._fetch(self._piece, {"piece": value})
+        return int(row[0][0]) if row else 0
+
+    def _dense(self, value: str) -> bool:
+        """Whether so many flows' plates hold ``value`` (one or two characters) that a walk through
+        the time index finds a page sooner than the grams' key ranges do (:mod:`.plate_search`)."""
+        if len(value) < PIECE_LENGTH:
+            return True  # no index to find it by
+        total = self._fetch(self._counter, {"name": TOTAL_FLOWS})
+        return self._pieces_holding(value) >= plate_search.DENSE * (int(total[0][0]) if total else 0)
 
     def _hour_counts(self, selected: frozenset[int] | None, *, newest: bool) -> Iterator[tuple[int, int]]:
         """(hour, flows) of all flows (``selected`` ``None``) or of these cameras, newest hour first

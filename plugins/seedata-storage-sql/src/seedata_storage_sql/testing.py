@@ -96,7 +96,8 @@ class ServerDatabases:
         ids start at 1 again and the counters at 0."""
         # The schema's own list, so a table added by a migration is emptied too.
         every = [table.name for table in metadata.sorted_tables]
-        tables = ["flows", "plate_grams", "flow_hours", "camera_flow_hours"] if keep_cameras else every
+        flow_tables = ["flows", "plate_grams", "plate_pieces", "flow_hours", "camera_flow_hours"]
+        tables = flow_tables if keep_cameras else every
         engine = self._engines.get(url)
         if engine is None:
             engine = self._engines[url] = create_engine(driver_url(url))

@@ -1,0 +1,69 @@
+"""Counts kept in tables of their own: a row per key with its ``flows``, added to by an upsert,
+subtracted from, and dropped when it reaches 0, so a table holds the keys that have flows and
+nothing else (:mod:`.hours`, :mod:`.grams`).
+
+Changes are given as rows of parameters, ``n`` the flows and ``k_<column>`` each key column's value;
+callers pass them in ascending key order, the lock order of every writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+Changes = list[Mapping[str, Any]]
+
+
+def add(conn: Connection, table: Table, rows: Changes) -> None:
+    """Add ``n`` flows to each row's count (made at ``n`` if it has none), in the caller's transaction."""
+    if rows:
+        conn.execute(_adding(conn.dialect.name, table), rows)
+
+
+def subtract(conn: Connection, table: Table, rows: Changes) -> None:
+    """Take ``n`` flows off each row's count, and drop the rows left at 0, in the caller's transaction."""
+    if rows:
+        conn.execute(_subtracting(table), rows)
+        conn.execute(_dropping_empty(table), [{k: v for k, v in row.items() if k != "n"} for row in rows])
+
+
+def _key(table: Table) -> dict[str, str]:
+    """The parameter name of each primary key column."""
+    return {column.name: f"k_{column.name}" for column in table.primary_key}
+
+
+@cache
+def _adding(dialect: str, table: Table) -> Executable:
+    values: dict[str, Any] = {column: bindparam(name) for column, name in _key(table).items()}
+    values["flows"] = bindparam("n")
+    columns = list(_key(table))
+    if dialect == "sqlite":
+        lite = sqlite.insert(table).values(values)
+        return lite.on_conflict_do_update(
+            index_elements=columns, set_={"flows": table.c.flows + lite.excluded.flows}
+        )
+    if dialect == "postgresql":
+        pg = postgresql.insert(table).values(values)
+        return pg.on_conflict_do_update(
+            index_elements=columns, set_={"flows": table.c.flows + pg.excluded.flows}
+        )
+    # MySQL and MariaDB.
+    my = mysql.insert(table).values(values)
+    return my.on_duplicate_key_update(flows=table.c.flows + my.inserted.flows)
+
+
+@cache
+def _subtracting(table: Table) -> Executable:
+    where = [table.c[column] == bindparam(name) for column, name in _key(table).items()]
+    return update(table).where(*where).values(flows=table.c.flows - bindparam("n"))
+
+
+@cache
+def _dropping_empty(table: Table) -> Executable:
+    where = [table.c[column] == bindparam(name) for column, name in _key(table).items()]
+    return delete(table).where(*where, table.c.flows == 0)
