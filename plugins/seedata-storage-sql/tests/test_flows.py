@@ -273,6 +273,18 @@ def test_deep_pages_match_shallow_ones(storage: SqlStorage, camera_id: int, make
         assert page == [storage.get_flow(f.id) for f in page]
 
 
+def test_an_import_over_thousands_of_hours_counts_each(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    """More hours than one upsert takes on PostgreSQL (:data:`.tallies.ROWS_PER_STATEMENT`)."""
+    flows = [make_flow(camera_id, i * 3600, id=i + 1, plate=f"{i:04d}x") for i in range(2500)]
+    assert storage.import_flows((flow, FlowImages()) for flow in flows).added == 2500
+    assert_hours_and_grams_match_rows(storage)
+    storage.delete_flows_before(flows[1200].timestamp, limit=2000)
+    assert storage.count_flows(MATCH_ALL) == 1300
+    assert_hours_and_grams_match_rows(storage)
+
+
 def test_import_batches_end_at_their_picture_budget(
     storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,12 +17,20 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 Changes = list[Mapping[str, Any]]
+ROWS_PER_STATEMENT = 1000
+"""The most rows of one upsert on PostgreSQL (which takes at most 65,535 parameters a statement)."""
 
 
 def add(conn: Connection, table: Table, rows: Changes) -> None:
     """Add ``n`` flows to each row's count (made at ``n`` if it has none), in the caller's transaction."""
-    if rows:
-        conn.execute(_adding(conn.dialect.name, table), rows)
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        # Statements of many rows: an executemany pipelines one per row.
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            conn.execute(_adding_rows(table, rows[start : start + ROWS_PER_STATEMENT]))
+        return
+    conn.execute(_adding(conn.dialect.name, table), rows)
 
 
 def subtract(conn: Connection, table: Table, rows: Changes) -> None:
@@ -55,6 +63,16 @@ def _adding(dialect: str, table: Table) -> Executable:
     # MySQL and MariaDB.
     my = mysql.insert(table).values(values)
     return my.on_duplicate_key_update(flows=table.c.flows + my.inserted.flows)
+
+
+def _adding_rows(table: Table, rows: Changes) -> Executable:
+    """PostgreSQL's upsert of all ``rows`` in one statement."""
+    key = _key(table)
+    values = [{column: row[name] for column, name in key.items()} | {"flows": row["n"]} for row in rows]
+    pg = postgresql.insert(table).values(values)
+    return pg.on_conflict_do_update(
+        index_elements=list(key), set_={"flows": table.c.flows + pg.excluded.flows}
+    )
 
 
 @cache
