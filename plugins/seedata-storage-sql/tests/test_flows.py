@@ -507,3 +507,36 @@ def test_a_database_failure_fails_the_callers_of_its_group_only(
     assert_stored_exactly(storage, [outcomes[0]])
     again = storage.add_flow(make_flow(camera_id, 9), FlowImages(image=b"9"))  # the storage works on
     assert storage.get_images(again) == FlowImages(image=b"9")
+
+
+@pytest.mark.parametrize("written", [True, False])
+def test_an_interrupted_add_leaves_its_pictures_to_the_rows(
+    settings: Settings,
+    storage: SqlStorage,
+    camera_id: int,
+    make_flow: FlowMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    written: bool,
+) -> None:
+    """A Ctrl-C may reach a caller after its group took the row, or before: either way the pictures
+    end as the rows say once the store closes."""
+    real_submit = storage._adding.submit
+
+    def submit(values: dict[str, Any]) -> Flow:
+        if written:
+            real_submit(values)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storage._adding, "submit", submit)
+    with pytest.raises(KeyboardInterrupt):
+        storage.add_flow(make_flow(camera_id), FlowImages(image=b"frame", plate_image=b"crop"))
+    storage.close()
+    reopened = open_storage(settings)
+    try:
+        flows = reopened.search_flows(MATCH_ALL, offset=0, limit=5)
+        assert len(flows) == written
+        if written:
+            assert reopened.get_images(flows[0]) == FlowImages(image=b"frame", plate_image=b"crop")
+        assert stored_pictures(reopened) == {key for f in flows for key in (f.image_key, f.plate_image_key)}
+    finally:
+        reopened.close()

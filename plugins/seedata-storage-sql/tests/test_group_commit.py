@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
+from seedata_storage_sql import group_commit
 from seedata_storage_sql.group_commit import GroupCommit
 
 
@@ -127,3 +129,63 @@ def test_a_write_that_gives_too_few_outcomes_fails_its_callers() -> None:
 def test_most_must_be_positive() -> None:
     with pytest.raises(ValueError, match="most"):
         GroupCommit(Recorder(), most=0)
+
+
+class Interrupted(threading.Event):
+    """A caller's wake-up on which a Ctrl-C arrives: at once (``when="waiting"``), or just as the
+    caller is woken (``when="woken"``)."""
+
+    def __init__(self, when: str) -> None:
+        super().__init__()
+        self.when = when
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.when == "woken":
+            super().wait(timeout)
+        raise KeyboardInterrupt
+
+
+def interrupting(monkeypatch: pytest.MonkeyPatch, item: int, when: str) -> None:
+    """Make the caller of ``item`` be interrupted while it waits."""
+    made = group_commit._Waiter.__init__
+
+    def init(self: group_commit._Waiter[int, int], submitted: int) -> None:
+        made(self, submitted)
+        if submitted == item:
+            self.woken = Interrupted(when)
+
+    monkeypatch.setattr(group_commit._Waiter, "__init__", init)
+
+
+@pytest.mark.parametrize("when", ["waiting", "woken"])
+def test_an_interrupted_caller_takes_its_item_back_and_passes_on_the_lead(
+    monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    write = Recorder()
+    batcher = GroupCommit(write, most=10)
+    write.gate.clear()
+    leader = threading.Thread(target=batcher.submit, args=(2,))
+    leader.start()
+    assert write.entered.wait(5)
+    interrupting(monkeypatch, 4, when)
+    results: dict[int, int | BaseException] = {}
+    interrupted = threading.Thread(target=lambda: results.update(run_all(batcher, [4])))
+    interrupted.start()
+    if when == "waiting":
+        interrupted.join(5)  # gone before the leader is done
+        assert not interrupted.is_alive()
+    else:
+        while len(batcher._waiting) < 1:
+            time.sleep(0.001)
+    # Another caller waits behind the interrupted one, which is handed the lead ("woken") or gone.
+    follower = threading.Thread(target=lambda: results.update(run_all(batcher, [6])))
+    follower.start()
+    while len(batcher._waiting) < (2 if when == "woken" else 1):
+        time.sleep(0.001)
+    write.gate.set()
+    for thread in (leader, interrupted, follower):
+        thread.join(10)
+        assert not thread.is_alive(), "a caller waits forever"
+    assert isinstance(results[4], KeyboardInterrupt)
+    assert results[6] == 60
+    assert write.groups == [[2], [6]]  # 4 was never written

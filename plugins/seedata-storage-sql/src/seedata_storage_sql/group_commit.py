@@ -7,6 +7,10 @@ every item waiting (its own first) in one call of ``write``, at most ``most`` of
 threads that arrive meanwhile wait. When it is done it hands the lead to the oldest of those, which
 writes them all in the next call, and so on. No thread of its own, and no waiting for company: a
 lone caller writes at once, as it would without the group.
+
+A caller interrupted while it waits (``KeyboardInterrupt`` on the main thread) takes its item back
+if no leader has taken it yet, and passes on the lead if it was just handed it; otherwise its item
+is written with its group, and the caller cannot know the outcome.
 """
 
 from __future__ import annotations
@@ -55,13 +59,32 @@ class GroupCommit(Generic[Item, Result]):
             waiter.leads = not self._leading
             self._leading = True
         if not waiter.leads:
-            waiter.woken.wait()
+            try:
+                waiter.woken.wait()
+            except BaseException:  # interrupted (Ctrl-C reaches the main thread): leave the line
+                self._leave(waiter)
+                raise
         if waiter.leads:  # first, or handed the lead while waiting
             self._lead()
         outcome = waiter.outcome
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome  # type: ignore[return-value]  # set by _lead, a Result when not an exception
+
+    def _leave(self, waiter: _Waiter[Item, Result]) -> None:
+        """Take back a waiting caller's item, and pass on the lead if it was just handed one; an item
+        that a leader has taken is written all the same."""
+        with self._lock:
+            if waiter not in self._waiting:
+                return
+            self._waiting.remove(waiter)
+            if not waiter.leads:
+                return
+            if self._waiting:
+                self._waiting[0].leads = True
+                self._waiting[0].woken.set()
+            else:
+                self._leading = False
 
     def _lead(self) -> None:
         """Write the oldest waiting items (the leader's own first), then hand the lead on."""

@@ -754,9 +754,11 @@ class SqlStorage:
                 self.images.sync()
             # Written with the flows of other threads that arrive meanwhile, in one transaction.
             stored = self._adding.submit(values)
-        except BaseException:
+        except Exception:
             self.images.discard(staged.present())
             raise
+        # An interruption (KeyboardInterrupt) may come after the group took the row: the pictures
+        # stay staged, and closing the store publishes or deletes them as the rows say (images.py).
         self.images.publish(staged.present())
         return stored
 
