@@ -540,3 +540,48 @@ def test_an_interrupted_add_leaves_its_pictures_to_the_rows(
         assert stored_pictures(reopened) == {key for f in flows for key in (f.image_key, f.plate_image_key)}
     finally:
         reopened.close()
+
+
+def test_a_camera_removed_while_its_flows_are_imported_stays(
+    storage: SqlStorage, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import holds its cameras (MariaDB's imports skip the foreign key checks): a removal that
+    comes meanwhile waits, then finds the flows and only disables the camera, or is refused."""
+    camera_id = storage.add_camera(NewCamera(alias="Side", source="s")).id
+    inserting, go = threading.Event(), threading.Event()
+    real_insert = storage_module._insert_flows
+
+    def insert_slowly(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        inserting.set()
+        go.wait(10)
+        real_insert(conn, rows)
+
+    monkeypatch.setattr(storage_module, "_insert_flows", insert_slowly)
+    importer = threading.Thread(
+        target=lambda: storage.import_flows([(make_flow(camera_id, id=7), FlowImages())])
+    )
+    importer.start()
+    assert inserting.wait(10)
+    outcome: list[BaseException | None] = []
+
+    def remove() -> None:
+        try:
+            storage.remove_camera(camera_id)
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(exc)
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    remover.join(0.5)
+    assert remover.is_alive()  # waiting for the import
+    go.set()
+    importer.join(10)
+    remover.join(10)
+    assert outcome
+    camera = storage.get_camera(camera_id)
+    assert camera is not None
+    assert outcome[0] is not None or not camera.enabled
+    flow = storage.get_flow(7)
+    assert flow is not None
+    assert flow.camera_id == camera_id

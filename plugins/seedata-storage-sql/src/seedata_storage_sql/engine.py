@@ -167,11 +167,23 @@ _BULK_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 10000}
 @contextmanager
 def bulk_load(conn: Connection) -> Iterator[None]:
     """Tune ``conn`` for a stream of large insert transactions, and restore it afterwards."""
+    # On the driver connection: through SQLAlchemy, a statement would begin a transaction.
     driver = conn.connection.driver_connection
+    assert driver is not None, "an open connection has its driver connection"
+    if conn.dialect.name in ("mysql", "mariadb"):
+        # InnoDB checks a flow's camera row on every insert; the importer locks the batch's cameras
+        # (FOR SHARE) instead, once a batch, so none goes while its flows go in.
+        with driver.cursor() as cursor:
+            cursor.execute("SET SESSION foreign_key_checks = 0")
+        try:
+            yield
+        finally:
+            with driver.cursor() as cursor:
+                cursor.execute("SET SESSION foreign_key_checks = 1")
+        return
     if not isinstance(driver, sqlite3.Connection):
         yield
         return
-    # On the driver connection: through SQLAlchemy, a statement would begin a transaction.
     saved = {name: driver.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_PRAGMAS}
     for name, value in _BULK_PRAGMAS.items():
         driver.execute(f"PRAGMA {name} = {value}")

@@ -854,7 +854,13 @@ class SqlStorage:
             with conn.begin():
                 conn.execute(LOCK_FLOW_WRITES)
                 cameras_used = {values["camera_id"] for values, _ in wanted.values()}
-                missing = cameras_used - set(conn.execute(select(cameras.c.id)).scalars())
+                # Locked until the commit, so that no camera goes while its flows go in (see bulk_load).
+                found = (
+                    select(cameras.c.id)
+                    .where(cameras.c.id.in_(sorted(cameras_used)))
+                    .with_for_update(read=True)
+                )
+                missing = cameras_used - set(conn.execute(found).scalars())
                 if missing:
                     raise NotFound(f"camera {min(missing)}")
                 existing = _existing_ids(conn, wanted)

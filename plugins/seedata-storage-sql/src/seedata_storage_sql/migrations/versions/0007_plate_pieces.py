@@ -9,6 +9,8 @@ Create Date: 2026-11-26
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
+from operator import add
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,9 +51,13 @@ def downgrade() -> None:
 
 def _count_pieces() -> Counter[str]:
     """How many stored plates hold each distinct piece of one or two characters."""
-    counted: Counter[str] = Counter()
     plates = sa.text("SELECT plate FROM flows WHERE plate IS NOT NULL")
     # Options of this statement alone: the connection's own would stay on for the next ones.
-    for (plate,) in op.get_bind().execute(plates.execution_options(yield_per=READ_BATCH)):
-        counted.update({*plate, *(plate[i : i + 2] for i in range(len(plate) - 1))})
-    return counted
+    rows = op.get_bind().execute(plates.execution_options(yield_per=READ_BATCH)).scalars()
+    return Counter(chain.from_iterable(_pieces(plate) for plate in rows))
+
+
+def _pieces(plate: str) -> set[str]:
+    found = set(plate)
+    found.update(map(add, plate, plate[1:]))
+    return found
