@@ -36,8 +36,8 @@ from seedata_core.filter_ast import And, Cond, Node
 from seedata_core.filters import fold_case
 
 from .grams import grams
-from .schema import GRAM_LENGTH, PIECE_LENGTH, flows, plate_grams
-from .where import LIKE_ESCAPE, MAX_GRAMS, like_escape, scalar_condition, spread
+from .schema import GRAM_LENGTH, PIECE_LENGTH, flows
+from .where import LIKE_ESCAPE, holding_grams, like_escape, scalar_condition
 
 DENSE: Final = 1 / 1000
 """The share of all flows from which the page of a short ``like`` walks the time index."""
@@ -96,15 +96,8 @@ def count(search: PlateSearch) -> Select[Any]:
 def _matches(search: PlateSearch) -> tuple[Select[tuple[int]], FromClause]:
     """The ids of the search's flows, and the grams table of their first gram, whose timestamps
     and ids order them."""
-    wanted = spread(grams(search.value), MAX_GRAMS)
-    tables = [plate_grams.alias(f"g{i}") for i in range(len(wanted))]
-    first = tables[0]
-    joined: FromClause = first
-    for table, gram in zip(tables[1:], wanted[1:], strict=True):
-        same_flow = and_(table.c.ts == first.c.ts, table.c.flow_id == first.c.flow_id)
-        joined = joined.join(table, and_(table.c.gram == gram, same_flow))
-    clauses = [first.c.gram == wanted[0], *(scalar_condition(cond, first.c.ts) for cond in search.times)]
+    matches, first = holding_grams(search.value)
+    matches = matches.where(*(scalar_condition(cond, first.c.ts) for cond in search.times))
     if len(search.value) > GRAM_LENGTH:
-        joined = joined.join(flows, flows.c.id == first.c.flow_id)
-        clauses.append(scanning(search.value))
-    return select(first.c.flow_id).select_from(joined).where(*clauses), first
+        matches = matches.join_from(first, flows, flows.c.id == first.c.flow_id).where(scanning(search.value))
+    return matches, first

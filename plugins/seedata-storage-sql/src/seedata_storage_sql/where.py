@@ -188,7 +188,13 @@ def _starts_with(column: ColumnElement[str], head: str) -> ColumnElement[bool]:
 
 def _holding_grams(part: str) -> Select[tuple[int]]:
     """The ids of the flows whose plates hold every trigram of ``part`` (a superset of its matches)."""
-    wanted = spread(grams(fold_case(part)), MAX_GRAMS)
+    return holding_grams(part)[0].correlate(None)
+
+
+def holding_grams(part: str) -> tuple[Select[tuple[int]], FromClause]:
+    """The ids of the flows whose plates hold every trigram of ``part`` (at most :data:`MAX_GRAMS`
+    of them), and the grams table of the first trigram, whose ``ts`` and ``flow_id`` order them."""
+    wanted = _spread(grams(fold_case(part)), MAX_GRAMS)
     tables = [plate_grams.alias(f"g{i}") for i in range(len(wanted))]
     first = tables[0]
     joined: FromClause = first
@@ -196,10 +202,10 @@ def _holding_grams(part: str) -> Select[tuple[int]]:
         # The whole key: each further gram of a candidate is a point look-up.
         same_flow = and_(table.c.ts == first.c.ts, table.c.flow_id == first.c.flow_id)
         joined = joined.join(table, and_(table.c.gram == gram, same_flow))
-    return select(first.c.flow_id).select_from(joined).where(first.c.gram == wanted[0]).correlate(None)
+    return select(first.c.flow_id).select_from(joined).where(first.c.gram == wanted[0]), first
 
 
-def spread(items: list[str], most: int) -> list[str]:
+def _spread(items: list[str], most: int) -> list[str]:
     """At most ``most`` of ``items``, first and last among them, the rest evenly between."""
     if len(items) <= most:
         return items
