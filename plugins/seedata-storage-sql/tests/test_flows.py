@@ -276,7 +276,7 @@ def test_deep_pages_match_shallow_ones(storage: SqlStorage, camera_id: int, make
 def test_an_import_over_thousands_of_hours_counts_each(
     storage: SqlStorage, camera_id: int, make_flow: FlowMaker
 ) -> None:
-    """More hours than one upsert takes on PostgreSQL (:data:`.tallies.ROWS_PER_STATEMENT`)."""
+    """Thousands of hour counts changed by one batch, and by one retention batch."""
     flows = [make_flow(camera_id, i * 3600, id=i + 1, plate=f"{i:04d}x") for i in range(2500)]
     assert storage.import_flows((flow, FlowImages()) for flow in flows).added == 2500
     assert_hours_and_grams_match_rows(storage)

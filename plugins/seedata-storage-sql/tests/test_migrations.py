@@ -27,6 +27,12 @@ from seedata_core.settings import Settings
 FlowMaker = Callable[..., NewFlow]
 PACKAGE_MIGRATIONS = Path(migrate.__file__).parent / "migrations"
 
+ADD_CAMERA = text(
+    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
+    "VALUES (:alias, 'a', 'auto', 0, true)"
+)
+"""A camera as every revision's ``cameras`` table takes it (no storage code: it knows only the newest)."""
+
 NEXT_REVISION = '''"""A revision shipped after the package's last, for the upgrade test."""
 
 import sqlalchemy as sa
@@ -129,12 +135,7 @@ def test_a_first_release_database_gets_camera_leases(empty_settings: Settings) -
         migrate.upgrade(engine, revision="0001")
         assert "camera_leases" not in inspect(engine).get_table_names()
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
-                    "VALUES ('Gate', 'a', 'auto', 0, true)"
-                )
-            )
+            conn.execute(ADD_CAMERA, {"alias": "Gate"})
         migrate.upgrade(engine)
         assert migrate.current_revision(engine) == migrate.head_revision()
         with engine.connect() as conn:
@@ -149,12 +150,7 @@ def test_stored_plates_get_their_grams(empty_settings: Settings) -> None:
     try:
         migrate.upgrade(engine, revision="0002")
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
-                    "VALUES ('Gate', 'a', 'auto', 0, true)"
-                )
-            )
+            conn.execute(ADD_CAMERA, {"alias": "Gate"})
             for flow_id, plate in plates.items():
                 conn.execute(
                     text(
@@ -198,13 +194,7 @@ def test_stored_flows_get_their_hour_counts(empty_settings: Settings) -> None:
         migrate.upgrade(engine, revision="0003")
         with engine.begin() as conn:
             for alias in ("Gate", "Back"):
-                conn.execute(
-                    text(
-                        "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
-                        "VALUES (:alias, 'a', 'auto', 0, true)"
-                    ),
-                    {"alias": alias},
-                )
+                conn.execute(ADD_CAMERA, {"alias": alias})
             conn.execute(
                 text(
                     "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) "
@@ -249,12 +239,7 @@ def test_grams_are_keyed_by_time_and_pieces_counted_and_back(empty_settings: Set
     try:
         migrate.upgrade(engine, revision="0005")
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO cameras (alias, source, capture_mode, manual_trigger_delay, enabled) "
-                    "VALUES ('Gate', 'a', 'auto', 0, true)"
-                )
-            )
+            conn.execute(ADD_CAMERA, {"alias": "Gate"})
             conn.execute(
                 text(
                     "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) "

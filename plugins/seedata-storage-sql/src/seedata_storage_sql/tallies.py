@@ -17,8 +17,6 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 Changes = list[Mapping[str, Any]]
-ROWS_PER_STATEMENT = 1000
-"""The most rows of one upsert on PostgreSQL (which takes at most 65,535 parameters a statement)."""
 
 
 def add(conn: Connection, table: Table, rows: Changes) -> None:
@@ -26,9 +24,10 @@ def add(conn: Connection, table: Table, rows: Changes) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        # Statements of many rows: an executemany pipelines one per row.
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            conn.execute(_adding_rows(table, rows[start : start + ROWS_PER_STATEMENT]))
+        # One statement of one array per column: an executemany pipelines a statement per row, and
+        # a multi-row VALUES would be compiled anew for every count of rows.
+        columns = [*_key(table).values(), "n"]
+        conn.exec_driver_sql(_adding_arrays(table), tuple([row[name] for row in rows] for name in columns))
         return
     conn.execute(_adding(conn.dialect.name, table), rows)
 
@@ -65,13 +64,16 @@ def _adding(dialect: str, table: Table) -> Executable:
     return my.on_duplicate_key_update(flows=table.c.flows + my.inserted.flows)
 
 
-def _adding_rows(table: Table, rows: Changes) -> Executable:
-    """PostgreSQL's upsert of all ``rows`` in one statement."""
-    key = _key(table)
-    values = [{column: row[name] for column, name in key.items()} | {"flows": row["n"]} for row in rows]
-    pg = postgresql.insert(table).values(values)
-    return pg.on_conflict_do_update(
-        index_elements=list(key), set_={"flows": table.c.flows + pg.excluded.flows}
+@cache
+def _adding_arrays(table: Table) -> str:
+    """PostgreSQL's upsert of rows given as one array per key column, then one of ``n``."""
+    key = list(_key(table))
+    arrays = ", ".join(
+        "%s::bigint[]" if table.c[column].type.python_type is int else "%s::text[]" for column in key
+    )
+    return (
+        f"INSERT INTO {table.name} ({', '.join(key)}, flows) SELECT * FROM unnest({arrays}, %s::bigint[]) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET flows = {table.name}.flows + EXCLUDED.flows"
     )
 
 
