@@ -53,7 +53,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
 from seedata_core.errors import Conflict, NotFound, StorageUnavailable
-from seedata_core.filter_ast import Node, is_match_all
+from seedata_core.filter_ast import MATCH_ALL, Node, is_match_all
 from seedata_core.filters import fold_case
 from seedata_core.lookalike import canonical
 from seedata_core.models import Camera, Flow, FlowImages, NewCamera, NewFlow, SigningKey, User
@@ -1030,8 +1030,7 @@ class SqlStorage:
         the time index finds a page sooner than the grams' key ranges do (:mod:`.plate_search`)."""
         if len(value) < PIECE_LENGTH:
             return True  # no index to find it by
-        total = self._fetch(self._counter, {"name": TOTAL_FLOWS})
-        return self._pieces_holding(value) >= plate_search.DENSE * (int(total[0][0]) if total else 0)
+        return self._pieces_holding(value) >= plate_search.DENSE * self.count_flows(MATCH_ALL)
 
     def _hour_counts(self, selected: frozenset[int] | None, *, newest: bool) -> Iterator[tuple[int, int]]:
         """(hour, flows) of all flows (``selected`` ``None``) or of these cameras, newest hour first

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.sql import Executable
 
 Changes = list[Mapping[str, Any]]
@@ -46,6 +46,7 @@ def _key(table: Table) -> dict[str, str]:
 
 @cache
 def _adding(dialect: str, table: Table) -> Executable:
+    """SQLite's or MariaDB's upsert of one row (executemany makes it one statement on PyMySQL)."""
     values: dict[str, Any] = {column: bindparam(name) for column, name in _key(table).items()}
     values["flows"] = bindparam("n")
     columns = list(_key(table))
@@ -53,11 +54,6 @@ def _adding(dialect: str, table: Table) -> Executable:
         lite = sqlite.insert(table).values(values)
         return lite.on_conflict_do_update(
             index_elements=columns, set_={"flows": table.c.flows + lite.excluded.flows}
-        )
-    if dialect == "postgresql":
-        pg = postgresql.insert(table).values(values)
-        return pg.on_conflict_do_update(
-            index_elements=columns, set_={"flows": table.c.flows + pg.excluded.flows}
         )
     # MySQL and MariaDB.
     my = mysql.insert(table).values(values)
