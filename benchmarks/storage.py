@@ -25,7 +25,7 @@ For each database named in ``--databases``:
    (a statement timeout, say) is counted in the ``errors`` column and left out of the percentiles.
 3. Export/import. ``export_lines`` (what ``seedata flows export`` runs) over all flows to a file in
    ``DIR``, then ``read_lines`` + ``import_flows`` (what ``seedata flows import`` runs, batches of
-   10,000 as its default) of that file into a fresh database (``seedata_bench_<N>_copy`` or
+   40,000 as its default) of that file into a fresh database (``seedata_bench_<N>_copy`` or
    ``DIR/sqlite_<N>_copy/``); flows/s for each. No pictures (issue 5's target: >= 20,000 flows/s).
 4. Ingest while reading, on that copy, once per count of ``--writers`` (default 1 and 16: one busy
    camera, and many): that many threads, each a camera's, add flows with a 50 KB picture and a 5 KB

@@ -132,7 +132,7 @@ class Storage(Protocol):
         ...
 
     def import_flows(
-        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 10_000
+        self, flows: Iterable[tuple[NewFlow, FlowImages]], *, batch_size: int = 40_000
     ) -> ImportResult:
         """Store many flows that carry their ids; a flow whose id exists is skipped (idempotent)."""
         ...

@@ -32,7 +32,7 @@ def _lines(stream: BinaryIO, advance: Callable[[int], None]) -> Iterator[bytes]:
 
 @flows.command("import")
 @click.argument("file", type=click.File("rb"))
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=40_000, show_default=True)
 @click.pass_context
 def import_(ctx: click.Context, file: BinaryIO, batch_size: int) -> None:
     """Import flows from FILE (JSON Lines, `-` for stdin). Flows whose id exists are skipped.
