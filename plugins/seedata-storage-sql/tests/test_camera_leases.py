@@ -9,11 +9,14 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql import storage as storage_module
+from sqlalchemy import exc as sa_exc
 
+from seedata_core.errors import StorageUnavailable
 from seedata_core.models import NewCamera
 from seedata_core.settings import Settings
 
@@ -118,3 +121,31 @@ def test_leases_follow_the_database_servers_clock(
     else:
         assert storage.claim_cameras(B, ids, ttl=TTL) == set()
         assert storage.claim_cameras(A, ids, ttl=TTL) == set(ids)
+
+
+def test_a_claim_chosen_as_a_deadlock_victim_is_made_again(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """InnoDB may roll back one of several concurrent claims to break a deadlock; that claim runs again."""
+    camera = storage.add_camera(NewCamera(alias="Gate", source="s")).id
+    real_claim = storage._claim
+    failures = [1213, 1213]
+
+    def claim(*args: Any) -> set[int]:
+        if failures:
+            code = failures.pop(0)
+            orig = Exception(code, "Deadlock found when trying to get lock")
+            raise StorageUnavailable("the database is unavailable") from sa_exc.OperationalError(
+                "x", {}, orig
+            )
+        return real_claim(*args)
+
+    monkeypatch.setattr(storage, "_claim", claim)
+    assert storage.claim_cameras("me", [camera], ttl=5) == {camera}
+    failures.extend([1213, 1213, 1213])  # the third in a row is let through
+    with pytest.raises(StorageUnavailable):
+        storage.claim_cameras("me", [camera], ttl=5)
+    failures[:] = [2013]  # not a deadlock: no second try
+    with pytest.raises(StorageUnavailable):
+        storage.claim_cameras("me", [camera], ttl=5)
+    assert failures == []

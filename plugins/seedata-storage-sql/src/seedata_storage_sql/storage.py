@@ -393,6 +393,15 @@ def _insert_missing_leases(dialect: str, owner: str, camera_ids: list[int], expi
     return insert(camera_leases).from_select(columns, rows).prefix_with("IGNORE")
 
 
+CLAIM_ATTEMPTS: Final = 3
+
+
+def _deadlocked(exc: BaseException | None) -> bool:
+    """Whether the database rolled the transaction back to break a deadlock (MariaDB 1213)."""
+    args: tuple[Any, ...] = getattr(exc.orig, "args", ()) if isinstance(exc, sa_exc.DBAPIError) else ()
+    return args[:1] == (1213,)
+
+
 _SERVER_NOW_MS = {
     "postgresql": "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
     "mysql": "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
@@ -660,6 +669,17 @@ class SqlStorage:
         ids = sorted(set(camera_ids))  # one order for every process: row locks taken without deadlock
         if not ids:
             return set()
+        for attempt in range(CLAIM_ATTEMPTS):
+            try:
+                return self._claim(owner, ids, ttl, now)
+            except StorageUnavailable as exc:
+                # InnoDB may still pick a victim among concurrent INSERT IGNOREs of the same new
+                # leases (their duplicate-key locks); it rolled the whole claim back, so claim again.
+                if not _deadlocked(exc.__cause__) or attempt == CLAIM_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _claim(self, owner: str, ids: list[int], ttl: float, now: datetime | None) -> set[int]:
         with self._connect(write=True) as conn:
             now_ms = _now_ms(conn) if now is None else _epoch_us(now) // 1000
             expires_ms = now_ms + round(ttl * 1000)
