@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import pytest
 from seedata_storage_sql import SqlStorage, open_storage
-from sqlalchemy import text
+from seedata_storage_sql import engine as engine_module
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from seedata_core.errors import StorageUnavailable
 from seedata_core.models import FlowImages, NewCamera, NewFlow
@@ -130,3 +132,40 @@ def test_two_processes_migrating_at_once_migrate_once(empty_settings: Settings) 
     finally:
         for storage in opened:
             storage.close()
+
+
+def _drop_pooled_connections(storage: SqlStorage) -> None:
+    """Put two connections in ``storage``'s pool, then end their server side as a restart does."""
+    postgresql = storage.engine.dialect.name == "postgresql"
+    own = text("SELECT pg_backend_pid()" if postgresql else "SELECT CONNECTION_ID()")
+    with storage.engine.connect() as first, storage.engine.connect() as second:
+        pooled = [conn.execute(own).scalar_one() for conn in (first, second)]
+    admin = create_engine(storage.engine.url, poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            for server_id in pooled:
+                end = f"SELECT pg_terminate_backend({server_id})" if postgresql else f"KILL {server_id}"
+                conn.execute(text(end))
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_dropped_while_idle_is_replaced(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = storage.add_camera(NewCamera(alias="gate", source="s"))
+    _drop_pooled_connections(storage)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection is idle
+    assert storage.get_camera(camera.id) == camera
+
+
+def test_a_connection_dropped_while_busy_fails_one_call(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = storage.add_camera(NewCamera(alias="gate", source="s"))
+    _drop_pooled_connections(storage)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)  # no pooled connection is pinged
+    with pytest.raises(StorageUnavailable, match="unavailable"):
+        storage.get_camera(camera.id)
+    # The failure dropped the pool's connections: the next call opens a new one.
+    assert storage.get_camera(camera.id) == camera

@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
@@ -43,6 +45,13 @@ WRITE_OPTION = "seedata_write"
 # The server runs requests on a pool of worker threads (40 by default); WAL lets them all read at once.
 POOL_SIZE = 8
 POOL_OVERFLOW = 32
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled connection left idle this long is pinged before its next use, and replaced if the server
+closed it meanwhile (a restart, an idle timeout), instead of failing a request. One in use more
+recently is not: a ping costs a round trip, as much as a statement of a flow's write. If the server
+goes in that second, the request fails once (``StorageUnavailable``) and SQLAlchemy drops every
+connection of the pool opened before."""
 
 DRIVERS = {
     "sqlite": "sqlite+pysqlite",
@@ -110,15 +119,34 @@ def create_sql_engine(settings: Settings) -> Engine:
 
 
 def _server_engine(url: URL, connect_args: dict[str, Any], **options: Any) -> Engine:
-    return create_engine(
-        url,
-        pool_size=POOL_SIZE,
-        max_overflow=POOL_OVERFLOW,
-        # A connection the server closed (restart, idle timeout) is replaced instead of failing a request.
-        pool_pre_ping=True,
-        connect_args=connect_args,
-        **options,
+    engine = create_engine(
+        url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, connect_args=connect_args, **options
     )
+    event.listen(engine.pool, "checkin", _idle_from_now)
+    event.listen(engine.pool, "checkout", _ping_if_idle(engine))
+    return engine
+
+
+def _idle_from_now(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Callable[[Any, ConnectionPoolEntry, Any], None]:
+    """A pool checkout hook that pings a connection idle for :data:`PING_AFTER_IDLE_S` or longer, and
+    replaces it if the server does not answer."""
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # just opened, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise sa_exc.DisconnectionError(one_line(exc)) from exc
+
+    return checkout
 
 
 def _create_sqlite_file(url: URL) -> None:
