@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Final
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
+from . import tallies
 from .hours import CameraHours, add_hours, subtract_hours
 from .schema import TOTAL_FLOWS, camera_flows_counter, counters
 
@@ -23,12 +24,8 @@ checking which ids exist, retention choosing what to delete)."""
 
 def count_added(conn: Connection, added: CameraHours) -> None:
     """Count flows in, by (camera id, hour), in the caller's transaction."""
-    for name, n in _by_counter(added).items():
-        done = conn.execute(
-            update(counters).where(counters.c.name == name).values(value=counters.c.value + n)
-        )
-        if done.rowcount == 0:
-            conn.execute(insert(counters).values(name=name, value=n))
+    # One upsert of all the counters, which takes their row locks in the order given.
+    tallies.add(conn, counters, [{"k_name": name, "n": n} for name, n in _by_counter(added).items()])
     add_hours(conn, added)
 
 

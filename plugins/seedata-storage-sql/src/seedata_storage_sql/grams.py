@@ -52,7 +52,13 @@ def index_plates(conn: Connection, flows: Plates) -> None:
     flows = list(flows)
     # Sorted as the primary key: each index page the batch touches is touched once, in order.
     insert_rows(conn, plate_grams, sorted(_gram_rows(flows)))
-    tallies.add(conn, plate_pieces, _piece_changes(flows))
+    count_pieces(conn, (plate for _, _, plate in flows))
+
+
+def count_pieces(conn: Connection, plates: Iterable[str | None]) -> None:
+    """Add the pieces of stored plates to their counts, in the caller's transaction; the writer
+    adds the plates' grams itself."""
+    tallies.add(conn, plate_pieces, _piece_changes(plates))
 
 
 def unindex_plates(conn: Connection, flows: Plates) -> None:
@@ -61,7 +67,7 @@ def unindex_plates(conn: Connection, flows: Plates) -> None:
     rows = [{"gram": gram, "ts": ts, "flow_id": flow_id} for gram, ts, flow_id in _gram_rows(flows)]
     if rows:
         conn.execute(_DELETE, rows)
-    tallies.subtract(conn, plate_pieces, _piece_changes(flows))
+    tallies.subtract(conn, plate_pieces, _piece_changes(plate for _, _, plate in flows))
 
 
 _DELETE = delete(plate_grams).where(
@@ -75,6 +81,6 @@ def _gram_rows(flows: Plates) -> Iterator[tuple[str, int, int]]:
     return ((gram, ts, flow_id) for flow_id, ts, plate in flows if plate is not None for gram in grams(plate))
 
 
-def _piece_changes(flows: Plates) -> tallies.Changes:
-    counted = Counter(chain.from_iterable(pieces(plate) for _, _, plate in flows if plate is not None))
+def _piece_changes(plates: Iterable[str | None]) -> tallies.Changes:
+    counted = Counter(chain.from_iterable(pieces(plate) for plate in plates if plate is not None))
     return [{"k_piece": piece, "n": n} for piece, n in sorted(counted.items())]

@@ -68,6 +68,7 @@ from .grams import index_plates, unindex_plates
 from .group_commit import GroupCommit
 from .hours import HOUR, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
+from .pipeline import add_drawn_flows
 from .prepared import Prepared
 from .retention import ImageUsage, delete_oldest, remove_pictures
 from .schema import (
@@ -447,6 +448,7 @@ class SqlStorage:
             dbapi.OperationalError,
             dbapi.InternalError,
         )
+        self._integrity_errors = (sa_exc.IntegrityError, dbapi.IntegrityError)
         dialect = engine.dialect
         self._counter = Prepared(
             select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
@@ -786,6 +788,17 @@ class SqlStorage:
     def _add_flows(self, group: list[dict[str, Any]]) -> list[Flow | Exception]:
         """Write the rows of a group of :meth:`add_flow` calls in one transaction: for each, its
         stored flow, or the ``NotFound`` or ``Conflict`` that fails it alone."""
+        if self.engine.dialect.name == "postgresql" and all(values["id"] is None for values in group):
+            try:
+                with self._connect(write=True) as conn:
+                    aliases = add_drawn_flows(conn, group)
+                return [_stored_flow(values, alias) for values, alias in zip(group, aliases, strict=True)]
+            except self._integrity_errors:
+                pass  # a camera is missing: the checked write below says whose
+        return self._add_checked_flows(group)
+
+    def _add_checked_flows(self, group: list[dict[str, Any]]) -> list[Flow | Exception]:
+        """:meth:`_add_flows`, checking the cameras and the given ids before writing."""
         outcomes: list[dict[str, Any] | Exception] = []
         with self._connect(write=True) as conn:
             camera_ids = sorted({values["camera_id"] for values in group})

@@ -3,7 +3,8 @@ subtracted from, and dropped when it reaches 0, so a table holds the keys that h
 nothing else (:mod:`.hours`, :mod:`.grams`).
 
 Changes are given as rows of parameters, ``n`` the flows and ``k_<column>`` each key column's value;
-callers pass them in ascending key order, the lock order of every writer.
+callers pass them in their lock order (ascending key order, where :mod:`.counting` says no other).
+The count is the table's one column outside its primary key.
 """
 
 from __future__ import annotations
@@ -44,20 +45,27 @@ def _key(table: Table) -> dict[str, str]:
     return {column.name: f"k_{column.name}" for column in table.primary_key}
 
 
+def _count(table: Table) -> str:
+    """The name of the column that holds the count."""
+    (count,) = (column.name for column in table.columns if not column.primary_key)
+    return count
+
+
 @cache
 def _adding(dialect: str, table: Table) -> Executable:
     """SQLite's or MariaDB's upsert of one row (executemany makes it one statement on PyMySQL)."""
     values: dict[str, Any] = {column: bindparam(name) for column, name in _key(table).items()}
-    values["flows"] = bindparam("n")
+    count = _count(table)
+    values[count] = bindparam("n")
     columns = list(_key(table))
     if dialect == "sqlite":
         lite = sqlite.insert(table).values(values)
         return lite.on_conflict_do_update(
-            index_elements=columns, set_={"flows": table.c.flows + lite.excluded.flows}
+            index_elements=columns, set_={count: table.c[count] + lite.excluded[count]}
         )
     # MySQL and MariaDB.
     my = mysql.insert(table).values(values)
-    return my.on_duplicate_key_update(flows=table.c.flows + my.inserted.flows)
+    return my.on_duplicate_key_update({count: table.c[count] + my.inserted[count]})
 
 
 @cache
@@ -67,19 +75,21 @@ def _adding_arrays(table: Table) -> str:
     arrays = ", ".join(
         "%s::bigint[]" if table.c[column].type.python_type is int else "%s::text[]" for column in key
     )
+    count = _count(table)
     return (
-        f"INSERT INTO {table.name} ({', '.join(key)}, flows) SELECT * FROM unnest({arrays}, %s::bigint[]) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET flows = {table.name}.flows + EXCLUDED.flows"
+        f"INSERT INTO {table.name} ({', '.join(key)}, {count}) SELECT * FROM unnest({arrays}, %s::bigint[]) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {count} = {table.name}.{count} + EXCLUDED.{count}"
     )
 
 
 @cache
 def _subtracting(table: Table) -> Executable:
     where = [table.c[column] == bindparam(name) for column, name in _key(table).items()]
-    return update(table).where(*where).values(flows=table.c.flows - bindparam("n"))
+    count = _count(table)
+    return update(table).where(*where).values({count: table.c[count] - bindparam("n")})
 
 
 @cache
 def _dropping_empty(table: Table) -> Executable:
     where = [table.c[column] == bindparam(name) for column, name in _key(table).items()]
-    return delete(table).where(*where, table.c.flows == 0)
+    return delete(table).where(*where, table.c[_count(table)] == 0)
