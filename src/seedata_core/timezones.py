@@ -50,6 +50,8 @@ class DisplayZone:
         """A naive display-zone time as aware UTC (an ambiguous DST hour takes its first occurrence)."""
         if self._zone is None:
             return datetime.fromtimestamp(local.timestamp(), UTC)
+        if self._zone is UTC:  # no conversion: imports parse a million of these a minute
+            return local.replace(tzinfo=UTC)
         return local.replace(tzinfo=self._zone).astimezone(UTC)
 
     def parse(self, text: str) -> datetime:
