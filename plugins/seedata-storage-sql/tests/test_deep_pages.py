@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from seedata_storage_sql import SqlStorage
+from seedata_storage_sql import storage as storage_module
 from seedata_storage_sql.schema import camera_flow_hours, flow_hours, flows
 from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import select
@@ -130,10 +131,17 @@ def hourly(storage: SqlStorage, make_flow: FlowMaker) -> tuple[SqlStorage, dict[
     return storage, ids
 
 
+@pytest.mark.parametrize("chunks", [None, (3, 13)], ids=["chunks as set", "small chunks"])
 def test_deep_pages_through_the_hours_are_plain_offset_pages(
-    hourly: tuple[SqlStorage, dict[str, int]], make_flow: FlowMaker
+    hourly: tuple[SqlStorage, dict[str, int]],
+    make_flow: FlowMaker,
+    chunks: tuple[int, int] | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     storage, ids = hourly
+    if chunks is not None:  # many chunks, halved down to odd sizes, before the page's hour is found
+        monkeypatch.setattr(storage_module, "_FIRST_HOURS", chunks[0])
+        monkeypatch.setattr(storage_module, "_MOST_HOURS", chunks[1])
     assert_pages_are_plain_offset_pages(storage, ids)
     # Retention: the oldest (before 1970, then into the crowded hour), and before a cut in a busy hour.
     assert storage.delete_oldest_flows(limit=5).flows == 5
