@@ -1,10 +1,12 @@
 """New flows on PostgreSQL in one round trip: every statement of the write sent at once (psycopg's
 pipeline mode), and run by the server in the order sent.
 
-Written statement by statement, a flow waits for the server eight times before its commit (the
-camera check, the counters, the hours, the flow, its grams, the pieces). A writer needs the result
-of one statement alone, the flow's drawn id, and the flow's insert brings it back with its camera's
-alias and writes the flow's grams from it in the same statement; the others go without waiting.
+Written statement by statement, a flow waits for the server seven times before its commit (the
+camera check, the counters, the two hour counts, the flow, its grams, the pieces). A writer needs the
+result of one statement alone, the flow's drawn id; the flow's insert brings it back with the
+camera's alias, and writes the flow's grams from it in the same statement. The others go without
+waiting. One thread adding flows with pictures stored 392 a second this way, against 218 statement by
+statement (and a pool ping per write).
 
 Nothing checks the cameras first: a missing one fails its flow's foreign key, and with it the whole
 write, which :meth:`~seedata_storage_sql.storage.SqlStorage.add_flow` then makes again the checked
