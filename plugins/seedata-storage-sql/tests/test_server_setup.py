@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from seedata_core.errors import StorageUnavailable
-from seedata_core.models import FlowImages, NewCamera, NewFlow
+from seedata_core.models import Camera, FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
 DATABASES = ("postgresql", "mariadb")
@@ -150,22 +150,26 @@ def _drop_pooled_connections(storage: SqlStorage) -> None:
         admin.dispose()
 
 
-def test_a_connection_dropped_while_idle_is_replaced(
-    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def dropped(storage: SqlStorage) -> Camera:
+    """A camera stored, then every connection in the pool dropped by the server."""
     camera = storage.add_camera(NewCamera(alias="gate", source="s"))
     _drop_pooled_connections(storage)
+    return camera
+
+
+def test_a_connection_dropped_while_idle_is_replaced(
+    storage: SqlStorage, dropped: Camera, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection is idle
-    assert storage.get_camera(camera.id) == camera
+    assert storage.get_camera(dropped.id) == dropped
 
 
 def test_a_connection_dropped_while_busy_fails_one_call(
-    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+    storage: SqlStorage, dropped: Camera, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    camera = storage.add_camera(NewCamera(alias="gate", source="s"))
-    _drop_pooled_connections(storage)
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)  # no pooled connection is pinged
     with pytest.raises(StorageUnavailable, match="unavailable"):
-        storage.get_camera(camera.id)
+        storage.get_camera(dropped.id)
     # The failure dropped the pool's connections: the next call opens a new one.
-    assert storage.get_camera(camera.id) == camera
+    assert storage.get_camera(dropped.id) == dropped
