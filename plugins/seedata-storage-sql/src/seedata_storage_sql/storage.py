@@ -113,7 +113,8 @@ DEEP_OFFSET: Final = 1000
 and one that the counters can count starts in the hour that the hour counts say (see ``search_flows``)."""
 _FIRST_HOURS: Final = 64
 _MOST_HOURS: Final = 4096
-"""Hour rows per read, the first and the most: the reads grow while the page's hour is not found."""
+"""Hours per read, summed or row by row, the first and the most: the reads grow while the page's hour
+is not found (:meth:`SqlStorage._passing_hour`)."""
 _FAR: Final = 2**62
 """Beyond every hour, on both sides: where the reading of the hours starts."""
 
