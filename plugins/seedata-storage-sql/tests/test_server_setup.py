@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from seedata_core.errors import StorageUnavailable
+from seedata_core.filter_ast import MATCH_ALL
 from seedata_core.models import Camera, FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
@@ -173,3 +174,31 @@ def test_a_connection_dropped_while_busy_fails_one_call(
         storage.get_camera(dropped.id)
     # The failure dropped the pool's connections: the next call opens a new one.
     assert storage.get_camera(dropped.id) == dropped
+
+
+def test_a_prepared_read_on_a_dropped_connection_fails_one_call(
+    storage: SqlStorage, dropped: Camera, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hot reads run on the driver's cursor (prepared.py), outside a transaction on PostgreSQL.
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
+    calls = [lambda: storage.count_flows(MATCH_ALL) == 0, lambda: storage.get_flow(1) is None]
+    failures: list[str] = []
+    for call in calls * 2:  # each of the two dropped connections fails one call, then no more
+        try:
+            assert call()
+        except StorageUnavailable as exc:
+            failures.append(str(exc))
+    assert 1 <= len(failures) <= 2
+    assert all("the database is unavailable" in failure for failure in failures)
+    assert storage.count_flows(MATCH_ALL) == 0
+    assert storage.list_cameras() == [dropped]
+
+
+def test_prepared_reads_leave_their_connections_in_transactions(storage: SqlStorage) -> None:
+    # A read runs in autocommit on PostgreSQL; the next user of its connection must get a transaction.
+    for _ in range(3):
+        storage.count_flows(MATCH_ALL)
+    with storage.engine.connect() as conn:
+        conn.execute(text("INSERT INTO counters (name, value) VALUES ('probe', 1)"))
+        conn.rollback()
+        assert conn.execute(text("SELECT COUNT(*) FROM counters WHERE name = 'probe'")).scalar() == 0
