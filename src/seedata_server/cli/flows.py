@@ -42,9 +42,8 @@ def import_(ctx: click.Context, file: BinaryIO, batch_size: int) -> None:
     """
     with open_seedata(ctx) as seedata:
         size = None if file is sys.stdin.buffer else _size(file)
-        show = size is not None and size > 1_000_000
         try:
-            if show:
+            if size is not None and size > 1_000_000:
                 bar: ProgressBar[int]
                 # Drawn at every thousandth of the file: drawn at every line on a terminal, it took 6-16 %
                 # of an import (300,000 lines: 20.1-20.5 s, now 17.2-18.8 s).
