@@ -6,8 +6,9 @@ counter's row lock taken first, every writer locks rows in one order. An hour wh
 loses its row, so the tables hold the hours that have flows and nothing else (:mod:`.tallies`).
 
 A deep page of a listing the counters count reads the hours from the nearer end of the listing,
-in chunks that grow, until the running count passes the page's row number (:func:`summed`,
-:func:`passing`); the page then starts inside that hour.
+in chunks that grow, until the running count passes the page's row number (:func:`passing`); the
+page then starts inside that hour. The database sums each chunk of one stream of hours; several
+cameras' hours are read row by row and merged (:func:`summed`).
 """
 
 from __future__ import annotations
@@ -46,9 +47,6 @@ def subtract_hours(conn: Connection, removed: CameraHours) -> None:
 def summed(streams: list[Iterator[tuple[int, int]]], *, newest: bool) -> Iterator[tuple[int, int]]:
     """(hour, flows) of several streams ordered by hour (descending when ``newest``), merged in that
     order and summed per hour."""
-    if len(streams) == 1:  # nothing to merge or sum: the stream as it is
-        yield from streams[0]
-        return
     merged = heapq.merge(*streams, key=itemgetter(0), reverse=newest)
     for hour, rows in groupby(merged, key=itemgetter(0)):
         yield hour, sum(flows for _, flows in rows)

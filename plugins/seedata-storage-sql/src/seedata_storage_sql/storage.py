@@ -471,7 +471,7 @@ class SqlStorage:
             dbapi.InternalError,
         )
         self._integrity_errors = (sa_exc.IntegrityError, dbapi.IntegrityError)
-        self._single_statements = engine.dialect.name == "postgresql"
+        self._postgresql = engine.dialect.name == "postgresql"
         dialect = engine.dialect
         self._counter = Prepared(
             select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
@@ -556,17 +556,15 @@ class SqlStorage:
         back in the pool, ROLLBACK, two round trips more (half a page-1 read's time). Switching
         autocommit on and off costs none."""
         driver = pooled.driver_connection
-        if not self._single_statements or driver is None:
+        if not self._postgresql or driver is None:
             yield
             return
         driver.autocommit = True
         try:
             yield
         finally:
-            try:
-                driver.autocommit = False
-            except Exception:  # a broken connection: it must not go back to the pool as it is
-                pooled.invalidate()
+            # On a lost connection this raises too; the pool then drops the connection on its return.
+            driver.autocommit = False
 
     def _read(self, conn: Connection, statement: Select[Any]) -> Sequence[AnyRow]:
         with self._watchdog.deadline(conn.connection, self._timeout_s):
@@ -836,7 +834,7 @@ class SqlStorage:
     def _add_flows(self, group: list[dict[str, Any]]) -> list[Flow | Exception]:
         """Write the rows of a group of :meth:`add_flow` calls in one transaction: for each, its
         stored flow, or the ``NotFound`` or ``Conflict`` that fails it alone."""
-        if self.engine.dialect.name == "postgresql" and all(values["id"] is None for values in group):
+        if self._postgresql and all(values["id"] is None for values in group):
             try:
                 with self._connect(write=True) as conn:
                     aliases = add_drawn_flows(conn, group)
@@ -1125,8 +1123,12 @@ class SqlStorage:
         hours, is read row by row: rows cost in the driver (PyMySQL parses one in ~7 us), and the
         middle of a year is 4,400 hours from either end.
         """
-        if selected is not None and len(selected) > 1:
-            return passing(self._hour_counts(selected, newest=newest), row)
+        if selected is not None and len(selected) > 1:  # their hours merged, row by row
+            streams = [
+                self._hour_rows(self._camera_hours[newest], {"camera": camera}, newest=newest)
+                for camera in sorted(selected)
+            ]
+            return passing(summed(streams, newest=newest), row)
         if selected is None:
             rows, sums, values = self._hours[newest], self._hour_sums[newest], {}
         else:
@@ -1162,17 +1164,6 @@ class SqlStorage:
             return None
         hour, inner, flows_in_hour = found
         return hour, before + inner, flows_in_hour
-
-    def _hour_counts(self, selected: frozenset[int] | None, *, newest: bool) -> Iterator[tuple[int, int]]:
-        """(hour, flows) of all flows (``selected`` ``None``) or of these cameras, newest hour first
-        when ``newest``, else oldest first, read lazily."""
-        if selected is None:
-            return self._hour_rows(self._hours[newest], {}, newest=newest)
-        streams = [
-            self._hour_rows(self._camera_hours[newest], {"camera": camera}, newest=newest)
-            for camera in sorted(selected)
-        ]
-        return summed(streams, newest=newest)
 
     def _hour_rows(
         self, prepared: Prepared, values: Mapping[str, Any], *, newest: bool
