@@ -16,6 +16,7 @@ import pytest
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql import pipeline as pipeline_module
 from seedata_storage_sql import storage as storage_module
+from seedata_storage_sql.bulk import BulkRows
 from seedata_storage_sql.grams import grams, pieces
 from seedata_storage_sql.hours import HOUR
 from seedata_storage_sql.schema import (
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, func, select, text
 
 from seedata_core.errors import Conflict, NotFound, StorageUnavailable
 from seedata_core.filter_ast import MATCH_ALL, And, Cond, Not, Or
+from seedata_core.filters import fold_case
 from seedata_core.models import Flow, FlowImages, NewCamera, NewFlow
 from seedata_core.settings import Settings
 
@@ -182,6 +184,75 @@ def test_import_keeps_ids_and_is_idempotent(storage: SqlStorage, make_flow: Flow
     assert len(pictures) == 3
     # New flows get ids above the imported ones.
     assert storage.add_flow(make_flow(gate), FlowImages()).id == 101
+
+
+# Strings that the bulk paths write out themselves: quotes, escapes, COPY's separators and NULL
+# marker, a percent sign (PyMySQL formats % when given parameters), characters beyond ASCII.
+AWKWARD_TEXT = [
+    "",
+    "it's",
+    'say "hi"',
+    "back\\slash",
+    "50%",
+    "%s",
+    "tab\there",
+    "line\nfeed",
+    "cr\rlf",
+    "\\N",
+    "NULL",
+    "ção ⚡ 車",
+    "x\x1ay",
+    "a,b);--",
+]
+
+
+def test_imported_text_arrives_exactly(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
+    # Enough rows for PostgreSQL's COPY (bulk.COPY_FROM), each string as a plate and as a version.
+    batch = [
+        (
+            make_flow(
+                camera_id, i, id=i + 1, plate=f"p{text}" if i % 2 else None, lpr_version=text, score=i / 1000
+            ),
+            FlowImages(),
+        )
+        for i, text in enumerate(AWKWARD_TEXT * 10)
+    ]
+    assert storage.import_flows(batch).added == len(batch)
+    stored = {f.id: f for f in storage.iter_flows(MATCH_ALL)}
+    for flow, _ in batch:
+        got = stored[flow.id]
+        plate = None if flow.plate is None else fold_case(flow.plate)  # plates are stored folded
+        assert (got.plate, got.lpr_version, got.score) == (plate, flow.lpr_version, flow.score), flow.id
+    assert storage.count_flows(Cond("plate", "like", "ção")) == 10
+    assert_counters_match_rows(storage)
+
+
+def test_an_import_below_the_stored_ids_adds_them(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    storage.import_flows([(make_flow(camera_id, 0, id=1000), FlowImages())])
+    result = storage.import_flows([(make_flow(camera_id, i, id=i), FlowImages()) for i in (1, 500, 999)])
+    assert msgspec.structs.asdict(result) == {"added": 3, "skipped": 0}
+    result = storage.import_flows([(make_flow(camera_id, i, id=i), FlowImages()) for i in (2, 500, 1001)])
+    assert msgspec.structs.asdict(result) == {"added": 2, "skipped": 1}
+    assert sorted(f.id for f in storage.iter_flows(MATCH_ALL)) == [1, 2, 500, 999, 1000, 1001]
+    assert_counters_match_rows(storage)
+
+
+def test_an_import_stops_at_its_first_error(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    # The third batch cannot be read while the second, which names no camera, is being written:
+    # the second's error is the one raised, and the first batch stays stored.
+    def lines() -> Iterable[tuple[NewFlow, FlowImages]]:
+        yield (make_flow(camera_id, 1, id=1), FlowImages())
+        yield (make_flow(camera_id + 1, 2, id=2), FlowImages())
+        raise ValueError("line 3: unreadable")
+
+    with pytest.raises(NotFound):
+        storage.import_flows(lines(), batch_size=1)
+    assert [f.id for f in storage.iter_flows(MATCH_ALL)] == [1]
+    assert_counters_match_rows(storage)
 
 
 def test_import_errors(storage: SqlStorage, camera_id: int, make_flow: FlowMaker) -> None:
@@ -598,14 +669,14 @@ def test_a_camera_removed_while_its_flows_are_imported_stays(
     comes meanwhile waits, then finds the flows and only disables the camera, or is refused."""
     camera_id = storage.add_camera(NewCamera(alias="Side", source="s")).id
     inserting, go = threading.Event(), threading.Event()
-    real_insert = storage_module._insert_flows
+    real_insert = storage_module.insert_bulk
 
-    def insert_slowly(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def insert_slowly(conn: Connection, rows: BulkRows) -> None:
         inserting.set()
         go.wait(10)
         real_insert(conn, rows)
 
-    monkeypatch.setattr(storage_module, "_insert_flows", insert_slowly)
+    monkeypatch.setattr(storage_module, "insert_bulk", insert_slowly)
     importer = threading.Thread(
         target=lambda: storage.import_flows([(make_flow(camera_id, id=7), FlowImages())])
     )

@@ -21,8 +21,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from operator import itemgetter
 from typing import Any, Final
 
@@ -33,6 +34,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
+    Dialect,
     Engine,
     Row,
     Select,
@@ -63,10 +65,10 @@ from seedata_core.storage import ImportResult, Pruned
 from seedata_core.timezones import from_epoch
 
 from . import plate_search
-from .bulk import insert_rows
+from .bulk import BulkRows, bulk_rows, insert_bulk, insert_rows
 from .counting import LOCK_FLOW_WRITES, count_added
 from .engine import WRITE_OPTION, bulk_load, one_line
-from .grams import index_plates, unindex_plates
+from .grams import PlateRows, index_plates, plate_rows, unindex_plates
 from .group_commit import GroupCommit
 from .hours import HOUR, passing, summed
 from .images import NO_IMAGES, ImageStore, StagedImages, key_day
@@ -89,6 +91,7 @@ from .schema import (
 )
 from .watchdog import Watchdog
 from .where import CameraAliases, camera_only, compile_where, needs_cameras
+from .write_behind import written_behind
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +338,42 @@ def _skip_given_ids(conn: Connection, top: int) -> None:
         conn.execute(_PG_SKIP_IDS, {"top": top})
 
 
+@dataclass(slots=True)
+class _ImportBatch:
+    """A batch of imported flows, with the rows that index and count them made ahead of the write."""
+
+    given: int
+    """Flows in the batch, repeated ids included."""
+    wanted: dict[int, tuple[dict[str, Any], FlowImages]]
+    """Each id's values and pictures, the first of repeated ids."""
+    flows: BulkRows
+    """The rows to insert, of all the wanted flows."""
+    plates: PlateRows
+    hours: Counter[tuple[int, int]]
+
+    @classmethod
+    def of(cls, dialect: Dialect, batch: list[tuple[NewFlow, FlowImages]]) -> _ImportBatch:
+        wanted: dict[int, tuple[dict[str, Any], FlowImages]] = {}
+        for flow, images in batch:
+            if flow.id is None:
+                raise ValueError("imported flows must carry their ids")
+            if flow.id not in wanted:  # the first of repeated ids wins
+                wanted[flow.id] = (_flow_values(flow), images)
+        return cls.of_rows(dialect, len(batch), wanted, [values for values, _ in wanted.values()])
+
+    @classmethod
+    def of_rows(
+        cls,
+        dialect: Dialect,
+        given: int,
+        wanted: dict[int, tuple[dict[str, Any], FlowImages]],
+        rows: list[dict[str, Any]],
+    ) -> _ImportBatch:
+        plates = plate_rows(dialect, ((row["id"], row["ts"], row["plate"]) for row in rows))
+        hours = Counter((row["camera_id"], row["ts"] // HOUR) for row in rows)
+        return cls(given, wanted, bulk_rows(dialect, flows, list(map(_FLOW_ROW, rows))), plates, hours)
+
+
 def _batches(
     flows: Iterable[tuple[NewFlow, FlowImages]], size: int, max_bytes: int
 ) -> Iterator[list[tuple[NewFlow, FlowImages]]]:
@@ -382,8 +421,16 @@ def _timed_out(reason: object) -> bool:
     return "interrupted" in message or "statement timeout" in message
 
 
+_FIRST_ID_FROM = select(flows.c.id).where(flows.c.id >= bindparam("low")).order_by(flows.c.id).limit(1)
+
+
 def _existing_ids(conn: Connection, ids: Collection[int]) -> set[int]:
     if not ids:
+        return set()
+    # Imports mostly bring ids above every stored one: one step of the key says so, where looking
+    # each id up took a fifth of PostgreSQL's import.
+    first = conn.execute(_FIRST_ID_FROM, {"low": min(ids)}).scalar()
+    if first is None or first > max(ids):
         return set()
     dialect = conn.dialect.name
     given: Any = list(ids)
@@ -899,24 +946,24 @@ class SqlStorage:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         result = ImportResult()
-        # One connection for the whole import, each batch a transaction of its own on it.
+        # One connection for the whole import, each batch a transaction of its own on it, written
+        # while the next batch is read and prepared.
         with self._connect() as conn, bulk_load(conn):
             conn.execution_options(**{WRITE_OPTION: True})
-            for batch in _batches(flows, batch_size, IMPORT_BATCH_BYTES):
-                added = self._import_batch(conn, batch)
+            prepared = map(
+                partial(_ImportBatch.of, conn.dialect), _batches(flows, batch_size, IMPORT_BATCH_BYTES)
+            )
+            writes = (partial(self._import_batch, conn, batch) for batch in prepared)
+            for given, added in written_behind(writes, inline=conn.dialect.name == "sqlite"):
                 result.added += added
-                result.skipped += len(batch) - added
+                result.skipped += given - added
             if result.added >= ANALYZE_AFTER:
                 _analyze(conn)
         return result
 
-    def _import_batch(self, conn: Connection, batch: list[tuple[NewFlow, FlowImages]]) -> int:
-        wanted: dict[int, tuple[dict[str, Any], FlowImages]] = {}
-        for flow, images in batch:
-            if flow.id is None:
-                raise ValueError("imported flows must carry their ids")
-            if flow.id not in wanted:  # the first of repeated ids wins
-                wanted[flow.id] = (_flow_values(flow), images)
+    def _import_batch(self, conn: Connection, batch: _ImportBatch) -> tuple[int, int]:
+        """Store a batch; (flows given, flows added)."""
+        wanted = batch.wanted
         with_images = any(i.image is not None or i.plate_image is not None for _, i in wanted.values())
         if with_images:
             # Write no picture of a flow that will be skipped (the check is repeated under the lock).
@@ -947,16 +994,19 @@ class SqlStorage:
                 rows = [values for flow_id, (values, _) in wanted.items() if flow_id not in existing]
                 if rows:
                     _skip_given_ids(conn, max(row["id"] for row in rows))
-                    _insert_flows(conn, rows)
-                    index_plates(conn, [(row["id"], row["ts"], row["plate"]) for row in rows])
-                    count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
+                    if with_images or len(rows) < len(batch.flows.rows):
+                        # The prepared rows name no pictures, or hold flows that exist.
+                        batch = _ImportBatch.of_rows(conn.dialect, batch.given, wanted, rows)
+                    insert_bulk(conn, batch.flows)
+                    index_plates(conn, batch.plates)
+                    count_added(conn, batch.hours)
         except BaseException:
             self.images.discard(staged)
             raise
         if with_images:
             self.images.discard(key for flow_id in existing for key in _image_keys(wanted[flow_id][0]))
             self.images.publish(key for row in rows for key in _image_keys(row))
-        return len(rows)
+        return batch.given, len(rows)
 
     # -- flows: reading --------------------------------------------------------------------------
     def update_flow_read(
