@@ -485,6 +485,26 @@ def test_a_group_is_written_at_once_or_its_missing_cameras_fail_alone(
     assert_stored_exactly(storage, stored)
 
 
+def test_a_group_of_awkward_text_is_stored_exactly(
+    storage: SqlStorage, camera_id: int, make_flow: FlowMaker
+) -> None:
+    # A group's statements are written out and sent at once on PostgreSQL and MariaDB (pipeline.py).
+    made = [
+        make_flow(camera_id, i, plate=f"p{text}" if text else None, lpr_version=text)
+        for i, text in enumerate(AWKWARD_TEXT)
+    ]
+    stored = storage._add_flows([storage_module._flow_values(flow) for flow in made])
+    assert all(isinstance(flow, Flow) for flow in stored), stored
+    for flow, new in zip(stored, made, strict=True):
+        assert isinstance(flow, Flow)
+        got = storage.get_flow(flow.id)
+        assert got == flow
+        plate = None if new.plate is None else fold_case(new.plate)
+        assert (got.plate, got.lpr_version) == (plate, new.lpr_version)
+    assert storage.count_flows(Cond("plate", "like", "ção")) == 1
+    assert_stored_exactly(storage, [flow for flow in stored if isinstance(flow, Flow)])
+
+
 def test_concurrent_adds_are_written_in_groups_each_with_its_own_result(
     storage: SqlStorage, make_flow: FlowMaker
 ) -> None:
@@ -566,6 +586,39 @@ def _kill_own_connection(conn: Connection) -> None:
     raise sqlite3.OperationalError("disk I/O error")
 
 
+def after_the_rows_of_a_group(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, after_writing: Callable[[Connection, int], None]
+) -> None:
+    """Call ``after_writing(conn, flows)`` at the last step of each group's write, once its rows
+    are written."""
+    if storage.engine.dialect.name == "postgresql":
+        real_count_pieces = pipeline_module.count_pieces
+
+        def count_pieces(conn: Connection, plates: Iterable[str | None]) -> None:
+            plates = list(plates)
+            real_count_pieces(conn, plates)
+            after_writing(conn, len(plates))
+
+        monkeypatch.setattr(pipeline_module, "count_pieces", count_pieces)
+    elif storage.engine.dialect.name in ("mysql", "mariadb"):
+        real_add = pipeline_module._add_drawn_flows_mariadb
+
+        def add_drawn_flows(conn: Connection, rows: list[dict[str, Any]]) -> list[str]:
+            aliases = real_add(conn, rows)
+            after_writing(conn, len(rows))
+            return aliases
+
+        monkeypatch.setattr(pipeline_module, "_add_drawn_flows_mariadb", add_drawn_flows)
+    else:
+        real_index_plates = storage_module.index_plates
+
+        def index_plates(conn: Connection, rows: list[tuple[int, int, str | None]]) -> None:
+            real_index_plates(conn, rows)
+            after_writing(conn, len(rows))
+
+        monkeypatch.setattr(storage_module, "index_plates", index_plates)
+
+
 def test_a_database_failure_fails_the_callers_of_its_group_only(
     storage: SqlStorage, camera_id: int, make_flow: FlowMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -581,24 +634,8 @@ def test_a_database_failure_fails_the_callers_of_its_group_only(
         elif len(calls) == 2:
             _kill_own_connection(conn)
 
-    # The last step of a group's write, once its rows are written: the failure comes mid-group.
-    if storage.engine.dialect.name == "postgresql":
-        real_count_pieces = pipeline_module.count_pieces
-
-        def count_pieces(conn: Connection, plates: Iterable[str | None]) -> None:
-            plates = list(plates)
-            real_count_pieces(conn, plates)
-            after_writing(conn, len(plates))
-
-        monkeypatch.setattr(pipeline_module, "count_pieces", count_pieces)
-    else:
-        real_index_plates = storage_module.index_plates
-
-        def index_plates(conn: Connection, rows: list[tuple[int, int, str | None]]) -> None:
-            real_index_plates(conn, rows)
-            after_writing(conn, len(rows))
-
-        monkeypatch.setattr(storage_module, "index_plates", index_plates)
+    # The failure comes mid-group.
+    after_the_rows_of_a_group(storage, monkeypatch, after_writing)
     outcomes: dict[int, Any] = {}
 
     def add(n: int) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Table, select, update
 
 from . import tallies
-from .hours import CameraHours, add_hours, subtract_hours
+from .hours import CameraHours, hour_changes, subtract_hours
 from .schema import TOTAL_FLOWS, camera_flows_counter, counters
 
 LOCK_FLOW_WRITES: Final = select(counters.c.value).where(counters.c.name == TOTAL_FLOWS).with_for_update()
@@ -24,9 +24,15 @@ checking which ids exist, retention choosing what to delete)."""
 
 def count_added(conn: Connection, added: CameraHours) -> None:
     """Count flows in, by (camera id, hour), in the caller's transaction."""
-    # One upsert of all the counters, which takes their row locks in the order given.
-    tallies.add(conn, counters, [{"k_name": name, "n": n} for name, n in _by_counter(added).items()])
-    add_hours(conn, added)
+    for table, rows in added_changes(added):
+        tallies.add(conn, table, rows)
+
+
+def added_changes(added: CameraHours) -> list[tuple[Table, tallies.Changes]]:
+    """The counts that flows in add to, by table, in the lock order: the counters (one upsert,
+    which takes their row locks in the order given), then the hours."""
+    by_counter: tallies.Changes = [{"k_name": name, "n": n} for name, n in _by_counter(added).items()]
+    return [(counters, by_counter), *hour_changes(added)]
 
 
 def count_removed(conn: Connection, removed: CameraHours) -> None:

@@ -103,7 +103,14 @@ def create_sql_engine(settings: Settings) -> Engine:
                 f"innodb_lock_wait_timeout = {max(1, math.ceil(timeout_ms / 1000))}, "
                 "time_zone = '+00:00'"
             )
-            return _server_engine(url, {"init_command": init}, isolation_level="READ COMMITTED")
+            # Several statements in one query: a new flow's write goes in one round trip (pipeline.py).
+            # FOUND_ROWS is what SQLAlchemy asks for, and this flag replaces its own.
+            from pymysql.constants import CLIENT  # type: ignore[import-untyped]  # the MariaDB driver only
+
+            flags = CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS
+            return _server_engine(
+                url, {"init_command": init, "client_flag": flags}, isolation_level="READ COMMITTED"
+            )
     _create_sqlite_file(url)
     busy_ms = timeout_ms
     engine = create_engine(

@@ -62,7 +62,7 @@ def plate_rows(dialect: Dialect, flows: Plates) -> PlateRows:
     # Grouped by gram, the key's first column: each index page the batch touches is touched once,
     # in order. Sorting on the gram alone takes 40 % of the time of sorting on the whole key.
     grams = bulk_rows(dialect, plate_grams, sorted(_gram_rows(flows), key=itemgetter(0)))
-    return PlateRows(grams, _piece_changes(plate for _, _, plate in flows))
+    return PlateRows(grams, piece_changes(plate for _, _, plate in flows))
 
 
 def index_plates(conn: Connection, flows: Plates | PlateRows) -> None:
@@ -75,7 +75,7 @@ def index_plates(conn: Connection, flows: Plates | PlateRows) -> None:
 def count_pieces(conn: Connection, plates: Iterable[str | None]) -> None:
     """Add the pieces of stored plates to their counts, in the caller's transaction; the writer
     adds the plates' grams itself."""
-    tallies.add(conn, plate_pieces, _piece_changes(plates))
+    tallies.add(conn, plate_pieces, piece_changes(plates))
 
 
 def unindex_plates(conn: Connection, flows: Plates) -> None:
@@ -84,7 +84,7 @@ def unindex_plates(conn: Connection, flows: Plates) -> None:
     rows = [{"gram": gram, "ts": ts, "flow_id": flow_id} for gram, ts, flow_id in _gram_rows(flows)]
     if rows:
         conn.execute(_DELETE, rows)
-    tallies.subtract(conn, plate_pieces, _piece_changes(plate for _, _, plate in flows))
+    tallies.subtract(conn, plate_pieces, piece_changes(plate for _, _, plate in flows))
 
 
 _DELETE = delete(plate_grams).where(
@@ -98,6 +98,6 @@ def _gram_rows(flows: Plates) -> Iterator[tuple[str, int, int]]:
     return ((gram, ts, flow_id) for flow_id, ts, plate in flows if plate is not None for gram in grams(plate))
 
 
-def _piece_changes(plates: Iterable[str | None]) -> tallies.Changes:
+def piece_changes(plates: Iterable[str | None]) -> tallies.Changes:
     counted = Counter(chain.from_iterable(pieces(plate) for plate in plates if plate is not None))
     return [{"k_piece": piece, "n": n} for piece, n in sorted(counted.items())]

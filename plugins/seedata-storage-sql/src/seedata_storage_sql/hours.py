@@ -32,15 +32,9 @@ CameraHours = Mapping[tuple[int, int], int]
 """Flows per (camera id, hour)."""
 
 
-def add_hours(conn: Connection, added: CameraHours) -> None:
-    """Add flows to the hour counts, in the caller's transaction."""
-    for table, rows in _rows(added):
-        tallies.add(conn, table, rows)
-
-
 def subtract_hours(conn: Connection, removed: CameraHours) -> None:
     """Count deleted flows off the hour counts, in the caller's transaction; empty hours go."""
-    for table, rows in _rows(removed):
+    for table, rows in hour_changes(removed):
         tallies.subtract(conn, table, rows)
 
 
@@ -66,7 +60,7 @@ def passing(hours: Iterable[tuple[int, int]], row: int) -> tuple[int, int, int] 
     return None
 
 
-def _rows(changes: CameraHours) -> list[tuple[Table, tallies.Changes]]:
+def hour_changes(changes: CameraHours) -> list[tuple[Table, tallies.Changes]]:
     """The parameters for each table, in ascending key order (the lock order)."""
     by_hour: Counter[int] = Counter()
     for (_, hour), n in changes.items():

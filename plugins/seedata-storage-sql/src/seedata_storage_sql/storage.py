@@ -519,6 +519,8 @@ class SqlStorage:
         )
         self._integrity_errors = (sa_exc.IntegrityError, dbapi.IntegrityError)
         self._postgresql = engine.dialect.name == "postgresql"
+        # Whether a group of new flows goes to the server in one round trip (pipeline.py).
+        self._pipelined = engine.dialect.name in ("postgresql", "mysql", "mariadb")
         dialect = engine.dialect
         self._counter = Prepared(
             select(counters.c.value).where(counters.c.name == bindparam("name")), dialect
@@ -881,7 +883,7 @@ class SqlStorage:
     def _add_flows(self, group: list[dict[str, Any]]) -> list[Flow | Exception]:
         """Write the rows of a group of :meth:`add_flow` calls in one transaction: for each, its
         stored flow, or the ``NotFound`` or ``Conflict`` that fails it alone."""
-        if self._postgresql and all(values["id"] is None for values in group):
+        if self._pipelined and all(values["id"] is None for values in group):
             try:
                 with self._connect(write=True) as conn:
                     aliases = add_drawn_flows(conn, group)

@@ -33,6 +33,20 @@ def add(conn: Connection, table: Table, rows: Changes) -> None:
     conn.execute(_adding(conn.dialect.name, table), rows)
 
 
+def adding_sql(table: Table, rows: Changes) -> tuple[str, list[Any]]:
+    """MariaDB's upsert of ``rows`` as one statement, with its parameters in order: for a writer
+    that sends it with others at once (:mod:`.pipeline`)."""
+    key = _key(table)
+    count = _count(table)
+    places = f"({', '.join(['%s'] * (len(key) + 1))})"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(key)}, {count}) VALUES {', '.join([places] * len(rows))} "
+        f"ON DUPLICATE KEY UPDATE {count} = {count} + VALUES({count})"
+    )
+    names = [*key.values(), "n"]
+    return sql, [row[name] for row in rows for name in names]
+
+
 def subtract(conn: Connection, table: Table, rows: Changes) -> None:
     """Take ``n`` flows off each row's count, and drop the rows left at 0, in the caller's transaction."""
     if rows:
