@@ -43,12 +43,12 @@ def bulk_rows(dialect: Dialect, table: Table, rows: Iterable[Sequence[Any]]) -> 
     given: list[Sequence[Any]] = rows if isinstance(rows, list) else list(rows)
     if dialect.name == "postgresql" and len(given) >= COPY_FROM:
         return BulkRows(
-            table, given, list(_pieces("", ("\t".join(map(_copy_value, row)) for row in given), "\n"))
+            table, given, list(_pieces(("\t".join(map(_copy_value, row)) for row in given), "\n"))
         )
     if dialect.name in ("mysql", "mariadb") and given:
         head = f"INSERT INTO {_quote(dialect, table.name)} ({_names(dialect, table)}) VALUES "
         values = (f"({','.join(map(_mysql_value, row))})" for row in given)
-        return BulkRows(table, given, [head + text for text in _pieces("", values, ",", end="")])
+        return BulkRows(table, given, [head + text for text in _pieces(values, ",", end="")])
     return BulkRows(table, given, [])
 
 
@@ -101,7 +101,7 @@ def _names(dialect: Dialect, table: Table) -> str:
     return ", ".join(_quote(dialect, column.name) for column in table.columns)
 
 
-def _pieces(first: str, items: Iterable[str], separator: str, end: str | None = None) -> Iterator[str]:
+def _pieces(items: Iterable[str], separator: str, end: str | None = None) -> Iterator[str]:
     """``items`` joined by ``separator`` into strings of about :data:`STATEMENT_CHARS`, each ending
     with ``end`` (``separator`` where not given)."""
     ending = separator if end is None else end
@@ -111,10 +111,10 @@ def _pieces(first: str, items: Iterable[str], separator: str, end: str | None = 
         held.append(item)
         size += len(item) + 1
         if size >= STATEMENT_CHARS:
-            yield first + separator.join(held) + ending
+            yield separator.join(held) + ending
             held, size = [], 0
     if held:
-        yield first + separator.join(held) + ending
+        yield separator.join(held) + ending
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
