@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import Executable
 
 Changes = list[Mapping[str, Any]]
@@ -30,12 +30,16 @@ def add(conn: Connection, table: Table, rows: Changes) -> None:
         columns = [*_key(table).values(), "n"]
         conn.exec_driver_sql(_adding_arrays(table), tuple([row[name] for row in rows] for name in columns))
         return
-    conn.execute(_adding(conn.dialect.name, table), rows)
+    if conn.dialect.name in ("mysql", "mariadb"):
+        sql, params = adding_sql(table, rows)
+        conn.exec_driver_sql(sql, tuple(params))
+        return
+    conn.execute(_adding_sqlite(table), rows)
 
 
 def adding_sql(table: Table, rows: Changes) -> tuple[str, list[Any]]:
-    """MariaDB's upsert of ``rows`` as one statement, with its parameters in order: for a writer
-    that sends it with others at once (:mod:`.pipeline`)."""
+    """MariaDB's upsert of ``rows`` as one statement, with its parameters in order (the driver's
+    ``%s``); :mod:`.pipeline` sends it with the other statements of a write."""
     key = _key(table)
     count = _count(table)
     places = f"({', '.join(['%s'] * (len(key) + 1))})"
@@ -66,20 +70,15 @@ def _count(table: Table) -> str:
 
 
 @cache
-def _adding(dialect: str, table: Table) -> Executable:
-    """SQLite's or MariaDB's upsert of one row (executemany makes it one statement on PyMySQL)."""
+def _adding_sqlite(table: Table) -> Executable:
+    """SQLite's upsert of one row, for executemany."""
     values: dict[str, Any] = {column: bindparam(name) for column, name in _key(table).items()}
     count = _count(table)
     values[count] = bindparam("n")
-    columns = list(_key(table))
-    if dialect == "sqlite":
-        lite = sqlite.insert(table).values(values)
-        return lite.on_conflict_do_update(
-            index_elements=columns, set_={count: table.c[count] + lite.excluded[count]}
-        )
-    # MySQL and MariaDB.
-    my = mysql.insert(table).values(values)
-    return my.on_duplicate_key_update({count: table.c[count] + my.inserted[count]})
+    lite = sqlite.insert(table).values(values)
+    return lite.on_conflict_do_update(
+        index_elements=list(_key(table)), set_={count: table.c[count] + lite.excluded[count]}
+    )
 
 
 @cache
