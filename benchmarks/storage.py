@@ -20,7 +20,8 @@ For each database named in ``--databases``:
    thread, with varied parameters: page 1; a random page within 40-60% of the pages (the page
    farthest from either end); page 250,000, or the last page when there are fewer; plate ``like`` a
    3-4 character substring of a random stored plate; page 10 of a 3-character one; a 1-2 character
-   one (a user's first keystrokes); one random camera over one random day
+   one (a user's first keystrokes), on page 1 and on a random page within 40-60% of its pages (the
+   farthest from either end); one random camera over one random day
    (``>=`` day, ``<`` next day). Prints p50/p95/max and the median total per case. A call that fails
    (a statement timeout, say) is counted in the ``errors`` column and left out of the percentiles.
 3. Export/import. ``export_lines`` (what ``seedata flows export`` runs) over all flows to a file in
@@ -257,6 +258,7 @@ def cases(
     plates = iter(sample_plates(seedata, n, runs + 1, random.Random(7), (3, 4)))
     deeper = iter(sample_plates(seedata, n, runs + 1, random.Random(8), (3,)))
     short = iter(sample_plates(seedata, n, runs + 1, random.Random(9), (1, 2)))
+    short_deep = iter(sample_plates(seedata, n, runs + 1, random.Random(10), (1, 2)))
 
     def like(_: random.Random) -> tuple[Node, int]:
         return seedata.parse_filter({"plate": {"like": next(plates)}}), 1
@@ -266,6 +268,11 @@ def cases(
 
     def like_short(_: random.Random) -> tuple[Node, int]:
         return seedata.parse_filter({"plate": {"like": next(short)}}), 1
+
+    def like_short_middle(rng: random.Random) -> tuple[Node, int]:
+        where = seedata.parse_filter({"plate": {"like": next(short_deep)}})
+        pages = max(1, -(-seedata.storage.count_flows(where) // PER_PAGE))
+        return where, rng.randint(max(1, pages * 4 // 10), max(1, pages * 6 // 10))
 
     def camera_day(rng: random.Random) -> tuple[Node, int]:
         day = START + timedelta(days=rng.randrange(DAYS))
@@ -285,6 +292,7 @@ def cases(
         ("POST /flows/search plate like 3-4", like),
         ("POST /flows/search plate like 3, page 10", like_page_10),
         ("POST /flows/search plate like 1-2", like_short),
+        ("POST /flows/search plate like 1-2, page at 40-60%", like_short_middle),
         ("POST /flows/search camera + 1 day", camera_day),
     ]
 

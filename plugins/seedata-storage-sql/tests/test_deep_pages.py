@@ -175,3 +175,48 @@ def test_removing_a_camera_without_flows_leaves_no_hours(
     _, camera_hours = stored_hours(storage)
     assert camera_hours  # the other cameras' flows, whose hours stay
     assert all(camera_id != ids["h3"] for camera_id, _ in camera_hours)
+
+
+# -- the pieces' day counts --------------------------------------------------------------------------
+DAY = 24 * HOUR
+MIDNIGHT = -12 * HOUR
+"""Seconds from ``make_flow``'s time 0 (noon) to the midnight before it: a day's start."""
+SHORT_PLATES = ("ab1", "xab", "b2a", "ab2", "cb")
+"""Each holds ``b``; four ``a``, three ``ab``, two ``b2``."""
+
+
+@pytest.fixture
+def daily(storage: SqlStorage, make_flow: FlowMaker) -> SqlStorage:
+    camera = storage.add_camera(NewCamera(alias="d0", source="s")).id
+    rng = random.Random(5)
+    spots = [MIDNIGHT + 2 * DAY + i // 3 for i in range(1200)]  # a busy day, three flows a second
+    # Either side of midnights, several on the same second.
+    spots += [MIDNIGHT + k * DAY + delta for k in range(3, 9) for delta in (-1, 0, 1) for _ in range(3)]
+    spots += [MIDNIGHT + 10 * DAY + rng.randrange(40 * DAY) for _ in range(1500)]  # some days empty
+    spots += [-EPOCH_T0 + delta for delta in (-DAY - 1, -DAY, -DAY + 1, -1)]  # before 1970
+    flow_ids = rng.sample(range(1, 10 * len(spots)), len(spots))  # not in time order
+    storage.import_flows(
+        (make_flow(camera, seconds, id=flow_id, plate=rng.choice(SHORT_PLATES)), FlowImages())
+        for seconds, flow_id in zip(spots, flow_ids, strict=True)
+    )
+    return storage
+
+
+@pytest.mark.parametrize("value", ["b", "A", "ab", "B2"])
+def test_deep_pages_of_a_short_like_through_the_days_are_plain_offset_pages(
+    daily: SqlStorage, value: str
+) -> None:
+    where = Cond("plate", "like", value)
+    reference = select(flows.c.id).where(flows.c.plate.like(f"%{value.lower()}%"))
+    reference = reference.order_by(flows.c.ts.desc(), flows.c.id.desc())
+    count = daily.count_flows(where)
+    with daily.engine.connect() as conn:
+        assert count == len(conn.execute(reference).all()) > DEEP_OFFSET
+        offsets = [(offset, 37) for offset in range(DEEP_OFFSET, count, 37)]
+        offsets += [(count // 2 + d, 5) for d in (-1, 0, 1)] + [(count - 1, 20), (count, 20), (count + 4, 1)]
+        for offset, limit in offsets:
+            expected = conn.execute(reference.limit(limit).offset(offset)).scalars().all()
+            page = daily.search_flows(where, offset=offset, limit=limit)
+            assert [flow.id for flow in page] == expected, (offset, limit)
+            # The days found it: the page is not the fallback's.
+            assert daily._page_by_days(value.lower(), offset, limit) == page, (offset, limit)

@@ -20,12 +20,13 @@ from seedata_storage_sql.bulk import BulkRows
 from seedata_storage_sql.grams import grams, pieces
 from seedata_storage_sql.hours import HOUR
 from seedata_storage_sql.schema import (
+    DAY,
     camera_flow_hours,
     counters,
     flow_hours,
     flows,
     plate_grams,
-    plate_pieces,
+    plate_piece_days,
 )
 from seedata_storage_sql.storage import DEEP_OFFSET
 from sqlalchemy import Connection, func, select, text
@@ -420,11 +421,13 @@ def assert_hours_and_grams_match_rows(storage: SqlStorage) -> None:
         hours = dict(conn.execute(select(flow_hours.c.hour, flow_hours.c.flows)).all())
         camera_hours = {(c, h): n for c, h, n in conn.execute(select(camera_flow_hours)).all()}
         stored_grams = set(conn.execute(select(plate_grams.c.flow_id, plate_grams.c.ts, plate_grams.c.gram)))
-        stored_pieces = dict(conn.execute(select(plate_pieces.c.piece, plate_pieces.c.flows)).all())
+        stored_pieces = {(p, d): n for p, d, n in conn.execute(select(plate_piece_days)).all()}
     assert hours == dict(Counter(ts // HOUR for _, _, ts, _ in stored))
     assert camera_hours == dict(Counter((camera_id, ts // HOUR) for _, camera_id, ts, _ in stored))
     assert stored_grams == {(i, ts, gram) for i, _, ts, plate in stored if plate for gram in grams(plate)}
-    assert stored_pieces == Counter(piece for _, _, _, plate in stored if plate for piece in pieces(plate))
+    assert stored_pieces == Counter(
+        (piece, ts // DAY) for _, _, ts, plate in stored if plate for piece in pieces(plate)
+    )
 
 
 def stored_pictures(storage: SqlStorage) -> set[str]:

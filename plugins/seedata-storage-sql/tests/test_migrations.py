@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -72,7 +72,7 @@ def test_opening_twice_changes_nothing(empty_settings: Settings) -> None:
     first.close()
     second = open_storage(settings)
     try:
-        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0007"
+        assert migrate.current_revision(second.engine) == migrate.head_revision() == "0008"
         assert second.list_cameras() == [gate]
         with second.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -94,7 +94,7 @@ def test_an_old_database_is_upgraded_with_its_data(
     old.close()
 
     engine = create_sql_engine(settings)
-    assert migrate.current_revision(engine) == "0007"
+    assert migrate.current_revision(engine) == "0008"
     migrate.upgrade(engine, script_location=str(scripts))
     assert migrate.current_revision(engine) == "0099"
     assert "notes" in {column["name"] for column in inspect(engine).get_columns("cameras")}
@@ -282,5 +282,46 @@ def test_grams_are_keyed_by_time_and_pieces_counted_and_back(empty_settings: Set
         with engine.connect() as conn:
             back = conn.execute(text("SELECT gram, flow_id FROM plate_grams ORDER BY gram, flow_id")).all()
         assert [tuple(row) for row in back] == [("abc", 7), ("bcd", 7), ("bcd", 8)]
+    finally:
+        engine.dispose()
+
+
+def test_pieces_are_counted_per_day_and_summed_back(empty_settings: Settings) -> None:
+    engine = create_sql_engine(empty_settings)
+    try:
+        migrate.upgrade(engine, revision="0007")
+        with engine.begin() as conn:
+            conn.execute(ADD_CAMERA, {"alias": "Gate"})
+            # Days -1, 0 (twice) and 19675; flow 4 has no plate.
+            conn.execute(
+                text(
+                    "INSERT INTO flows (id, camera_id, ts, plate, score, trigger_mode, lpr_version) VALUES "
+                    "(1, 1, -5, 'aba', 0.5, 'auto', 'v'), (2, 1, 0, 'ab', 0.5, 'auto', 'v'), "
+                    "(3, 1, 86399, 'b', 0.5, 'auto', 'v'), (4, 1, 86400, NULL, 0.0, 'auto', 'v'), "
+                    "(5, 1, 1700000000, 'ab', 0.5, 'auto', 'v')"
+                )
+            )
+        migrate.upgrade(engine, revision="0008")
+        assert "plate_pieces" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            days = conn.execute(text("SELECT piece, day, flows FROM plate_piece_days")).all()
+        assert sorted(tuple(row) for row in days) == [
+            ("a", -1, 1),
+            ("a", 0, 1),
+            ("a", 19675, 1),
+            ("ab", -1, 1),
+            ("ab", 0, 1),
+            ("ab", 19675, 1),
+            ("b", -1, 1),
+            ("b", 0, 2),
+            ("b", 19675, 1),
+            ("ba", -1, 1),
+        ]
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(conn), "0007")
+        assert "plate_piece_days" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            back = dict(conn.execute(text("SELECT piece, flows FROM plate_pieces")).all())
+        assert back == {"a": 3, "ab": 3, "b": 4, "ba": 1}
     finally:
         engine.dispose()

@@ -230,7 +230,7 @@ def test_a_rare_pair_is_paged_by_key_ranges_and_counted_by_its_piece(
     assert "SEARCH plate_grams USING PRIMARY KEY (gram>? AND gram<?)" in page[-1]
     assert "SCAN flows" not in page[-1]
     count = plans(filled, settings, lambda: filled.count_flows(node))
-    assert count == ["SEARCH plate_pieces USING PRIMARY KEY (piece=?)"]
+    assert count == ["SEARCH plate_piece_days USING PRIMARY KEY (piece=?)"]
 
 
 @pytest.mark.parametrize("value", ["b", "bc"])
@@ -242,7 +242,7 @@ def test_a_common_short_value_walks_the_time_index(
     assert page[-1].startswith("SCAN flows USING INDEX ix_flows_ts_id"), page  # newest first, no sort
     assert "TEMP B-TREE" not in page[-1], page
     count = plans(filled, settings, lambda: filled.count_flows(node))
-    assert count == ["SEARCH plate_pieces USING PRIMARY KEY (piece=?)"]
+    assert count == ["SEARCH plate_piece_days USING PRIMARY KEY (piece=?)"]
 
 
 @pytest.mark.parametrize(

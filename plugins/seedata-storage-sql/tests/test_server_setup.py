@@ -77,7 +77,7 @@ def test_text_columns_compare_exactly(storage: SqlStorage) -> None:
                     "flow_hours",
                     "flows",
                     "plate_grams",
-                    "plate_pieces",
+                    "plate_piece_days",
                     "signing_keys",
                     "users",
                 )

@@ -25,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from seedata_storage_sql import SqlStorage, open_storage
 from seedata_storage_sql.grams import grams, pieces
 from seedata_storage_sql.schema import (
+    DAY,
     TOTAL_FLOWS,
     camera_flow_hours,
     camera_flows_counter,
@@ -32,7 +33,7 @@ from seedata_storage_sql.schema import (
     flow_hours,
     flows,
     plate_grams,
-    plate_pieces,
+    plate_piece_days,
 )
 from sqlalchemy import func, select
 
@@ -191,11 +192,13 @@ class StorageMachine(RuleBasedStateMachine):
         with self.storage.engine.connect() as conn:
             plates = conn.execute(select(flows.c.id, flows.c.ts, flows.c.plate)).all()
             stored = set(conn.execute(select(plate_grams.c.gram, plate_grams.c.ts, plate_grams.c.flow_id)))
-            counted = dict(conn.execute(select(plate_pieces.c.piece, plate_pieces.c.flows)).all())
+            counted = {(p, d): n for p, d, n in conn.execute(select(plate_piece_days)).all()}
         assert stored == {
             (gram, ts, flow_id) for flow_id, ts, plate in plates if plate for gram in grams(plate)
         }
-        assert counted == Counter(piece for _, _, plate in plates if plate for piece in pieces(plate))
+        assert counted == Counter(
+            (piece, ts // DAY) for _, ts, plate in plates if plate for piece in pieces(plate)
+        )
 
     @invariant()
     def counters_equal_count(self) -> None:

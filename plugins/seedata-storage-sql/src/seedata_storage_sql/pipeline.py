@@ -30,7 +30,7 @@ from . import tallies
 from .counting import added_changes, count_added
 from .grams import count_pieces, grams, piece_changes
 from .hours import HOUR
-from .schema import flows, plate_pieces
+from .schema import flows, plate_piece_days
 
 _COLUMNS: Final = [column.name for column in flows.columns if column.name != "id"]
 
@@ -61,7 +61,7 @@ def add_drawn_flows(conn: Connection, rows: list[dict[str, Any]]) -> list[str]:
         with driver.pipeline():
             count_added(conn, Counter((row["camera_id"], row["ts"] // HOUR) for row in rows))
             cursor.executemany(ADD_FLOW, params, returning=True)
-            count_pieces(conn, (row["plate"] for row in rows))
+            count_pieces(conn, ((row["ts"], row["plate"]) for row in rows))
         drawn: list[tuple[int, str]] = []
         for _ in rows:
             flow_id, alias = cursor.fetchone()
@@ -97,8 +97,8 @@ def _add_drawn_flows_mariadb(conn: Connection, rows: list[dict[str, Any]]) -> li
                 values = ", ".join([_MARIADB_GRAM] * len(cut))
                 gram_sql = f"INSERT INTO plate_grams (gram, ts, flow_id) VALUES {values}"
                 sent.append(cursor.mogrify(gram_sql, [value for gram in cut for value in (gram, row["ts"])]))
-        if pieces := piece_changes(row["plate"] for row in rows):
-            sent.append(cursor.mogrify(*tallies.adding_sql(plate_pieces, pieces)))
+        if pieces := piece_changes((row["ts"], row["plate"]) for row in rows):
+            sent.append(cursor.mogrify(*tallies.adding_sql(plate_piece_days, pieces)))
         cursor.execute(";\n".join(sent))
         aliases: dict[int, str] = dict(cursor.fetchall())
         drawn: list[int] = []

@@ -15,11 +15,13 @@ thus be answered from the grams' index:
   full; a count reads the flows that hold every gram, which for a value of four or more characters
   are few.
 
-A ``like`` alone of **one or two characters** holds no gram. Its total is the count that
-``plate_pieces`` keeps of the plates that hold it (:func:`short_value`). Its page walks the time
-index, newest first, testing each plate (:func:`scanning`): it stops when the page is full, so it
-reads about the page's rows divided by the share of plates that match. A pair rarer than
-:data:`DENSE` is found by the grams' key ranges instead (:func:`.where.compile_where`).
+A ``like`` alone of **one or two characters** holds no gram. Its total is the sum of the counts
+that ``plate_piece_days`` keeps, per day, of the plates that hold it (:func:`short_value`). Its page
+walks the time index, newest first, testing each plate (:func:`scanning`): it stops when the page is
+full, so it reads about the page's rows divided by the share of plates that match. A deep page
+starts at the end of the day that holds it, found by reading the day counts from the nearer end, so
+it reads no more than that day's flows besides. A pair rarer than :data:`DENSE` is found by the
+grams' key ranges instead (:func:`.where.compile_where`).
 
 Any other search (a camera, a score, ``not`` or ``or`` around the ``like``) goes through
 :func:`.where.compile_where`, which finds the same flows by the same grams, by id.

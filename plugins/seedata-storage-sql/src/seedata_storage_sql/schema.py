@@ -22,8 +22,9 @@ trigrams, so the flows that have them all are a superset of the matches, and ``L
 (see :mod:`.where`). Each gram's flows are in the listing's order in the key, so a page of a search
 by ``like`` (and time) walks them newest first and stops when the page is full, and a value of three
 characters, which is its own gram, is counted and paged on that index alone (:mod:`.plate_search`).
-Shorter values are counted in ``plate_pieces``, and their pages walk the time index, or for a rare
-pair of characters the grams' key ranges (:mod:`.where`). Writers of flows keep the grams and the
+Shorter values are counted per day in ``plate_piece_days``; their pages walk the time index, from
+the day that the counts say holds the page, or for a rare pair of characters the grams' key ranges
+(:mod:`.where`). Writers of flows keep the grams and the
 pieces' counts in the same transaction (:mod:`.grams`).
 
 Flow counts per hour (``hour`` is ``ts // 3600``, floored, as Python divides) serve the deep pages
@@ -161,14 +162,19 @@ plate_grams = Table(
 )
 
 PIECE_LENGTH = GRAM_LENGTH - 1
-"""The longest plate pieces counted in ``plate_pieces``."""
+"""The longest plate pieces counted in ``plate_piece_days``."""
 
-plate_pieces = Table(
-    "plate_pieces",
+DAY = 86_400
+"""Seconds per day: a flow's day is ``ts // DAY`` (floored, as Python divides)."""
+
+plate_piece_days = Table(
+    "plate_piece_days",
     metadata,
-    # How many stored plates hold each piece of one or two characters: the total of a ``like``
-    # that short, which matches too many plates to count by index (see :mod:`.grams`).
+    # How many stored plates of each day hold each piece of one or two characters. Summed, they are
+    # the total of a ``like`` that short, which matches too many plates to count by index; read
+    # from the nearer end, they find the day that holds a deep page (see :mod:`.grams`).
     Column("piece", Key(PIECE_LENGTH), primary_key=True),
+    Column("day", BigInteger, primary_key=True, autoincrement=False),
     Column("flows", BigInteger, nullable=False),
     sqlite_with_rowid=False,
     **MARIADB_TABLE,

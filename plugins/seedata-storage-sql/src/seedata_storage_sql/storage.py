@@ -31,6 +31,7 @@ import msgspec
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    Column,
     ColumnElement,
     Connection,
     CursorResult,
@@ -76,6 +77,7 @@ from .pipeline import add_drawn_flows
 from .prepared import Prepared
 from .retention import ImageUsage, delete_oldest, remove_pictures
 from .schema import (
+    DAY,
     PIECE_LENGTH,
     TOTAL_FLOWS,
     camera_flow_hours,
@@ -85,7 +87,7 @@ from .schema import (
     counters,
     flow_hours,
     flows,
-    plate_pieces,
+    plate_piece_days,
     signing_keys,
     users,
 )
@@ -98,7 +100,6 @@ log = logging.getLogger(__name__)
 AnyRow = Row[*tuple[Any, ...]]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_DAY: Final = 86_400
 CAMERA_FIELDS: Final = frozenset(NewCamera.__struct_fields__)
 IMPORT_BATCH: Final = 40_000
 """Flows per import transaction: each commit writes every index page the batch touched, and the
@@ -180,15 +181,23 @@ def _flows_of(page: Subquery) -> Select[Any]:
 def _hours_statement(camera: BindParameter[int] | None, newest: bool) -> Select[Any]:
     """``n`` hour counts past the hour ``edge``, going back in time when ``newest`` (the listing's
     order), else forward: of all flows, or of the ``camera`` given. Each is a range of a primary key."""
-    table = flow_hours if camera is None else camera_flow_hours
+    if camera is None:
+        return _counts_statement(flow_hours.c.hour, None, newest)
+    return _counts_statement(camera_flow_hours.c.hour, camera_flow_hours.c.camera_id == camera, newest)
+
+
+def _counts_statement(time: Column[int], key: ColumnElement[bool] | None, newest: bool) -> Select[Any]:
+    """``n`` (time, flows) counts of a table of counts per hour or day (``time``) past ``edge``,
+    of the ``key`` given, newest first when ``newest``: a range of the table's primary key."""
+    table = time.table
     edge: BindParameter[int] = bindparam("edge")
-    statement = select(table.c.hour, table.c.flows)
-    if camera is not None:
-        statement = statement.where(camera_flow_hours.c.camera_id == camera)
+    statement = select(time, table.c.flows)
+    if key is not None:
+        statement = statement.where(key)
     if newest:
-        statement = statement.where(table.c.hour < edge).order_by(table.c.hour.desc())
+        statement = statement.where(time < edge).order_by(time.desc())
     else:
-        statement = statement.where(table.c.hour > edge).order_by(table.c.hour)
+        statement = statement.where(time > edge).order_by(time)
     # An OFFSET of its own (0): SQLite's dialect would otherwise add one as an unnamed parameter.
     return statement.limit(bindparam("n")).offset(bindparam("skip"))
 
@@ -199,6 +208,19 @@ def _hour_sums_statement(camera: BindParameter[int] | None, newest: bool) -> Sel
     chunk = _hours_statement(camera, newest).subquery("chunk")
     last = func.min(chunk.c.hour) if newest else func.max(chunk.c.hour)
     return select(func.count(), func.coalesce(func.sum(chunk.c.flows), literal_column("0")), last)
+
+
+def _start(
+    found: tuple[int, int, int] | None, *, total: int, offset: int, newest: bool
+) -> tuple[int, int] | None:
+    """Where a page at ``offset`` of ``total`` flows starts, from what :func:`~.hours.passing` found
+    reading hours or days newest first (``newest``) or oldest first: the hour or day, and how many
+    of its flows the page skips, newest first. ``None`` when counts and flows disagree."""
+    if found is None:
+        return None
+    time, before, inside = found
+    skip = offset - (before if newest else total - before - inside)
+    return None if skip < 0 else (time, skip)
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -548,9 +570,12 @@ class SqlStorage:
         }
         self._aliases = Prepared(select(cameras.c.id, cameras.c.alias), dialect)
         self._counters = Prepared(select(counters.c.name, counters.c.value), dialect)
-        self._piece = Prepared(
-            select(plate_pieces.c.flows).where(plate_pieces.c.piece == bindparam("piece")), dialect
-        )
+        holding = plate_piece_days.c.piece == bindparam("piece")
+        self._piece = Prepared(select(func.sum(plate_piece_days.c.flows)).where(holding), dialect)
+        self._piece_days = {
+            newest: Prepared(_counts_statement(plate_piece_days.c.day, holding, newest), dialect)
+            for newest in (False, True)
+        }
         self._by_id = Prepared(select(*_FLOW_COLUMNS).where(flows.c.id == bindparam("id")), dialect)
         self._adding: GroupCommit[dict[str, Any], Flow] = GroupCommit(self._add_flows, most=GROUP_COMMIT)
 
@@ -670,7 +695,7 @@ class SqlStorage:
                 rows = conn.execute(
                     select(flows.c.image_key, flows.c.plate_image_key).where(
                         flows.c.ts >= start,
-                        flows.c.ts < start + _DAY,
+                        flows.c.ts < start + DAY,
                         or_(flows.c.image_key.in_(day_keys), flows.c.plate_image_key.in_(day_keys)),
                     )
                 )
@@ -1098,7 +1123,9 @@ class SqlStorage:
 
         A deep page whose matches the counters know (no filter, or only cameras) starts in the hour
         that the hour counts, read from the nearer end, say holds it: OFFSET costs per row skipped,
-        so its page skips no more than that hour's flows (:meth:`_page_by_hours`).
+        so its page skips no more than that hour's flows (:meth:`_page_by_hours`). A deep page of a
+        short ``like`` starts, likewise, in the day that its piece's day counts say holds it
+        (:meth:`_page_by_days`).
         """
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must not be negative")
@@ -1114,6 +1141,8 @@ class SqlStorage:
             with self._connect() as conn:
                 rows = self._read(conn, _flows_of(plate_search.page(by_plate, offset=offset, limit=limit)))
         elif (short := plate_search.short_value(where)) is not None and self._dense(short):
+            if deep and (found := self._page_by_days(short, offset, limit)) is not None:
+                return found
             statement = _page_statement(plate_search.scanning(short), deep=deep, offset=offset, limit=limit)
             with self._connect() as conn:
                 rows = self._read(conn, statement)
@@ -1135,13 +1164,10 @@ class SqlStorage:
         newest = 2 * offset < total
         # Row numbers from the end the hours are read from.
         found = self._passing_hour(selected, newest=newest, row=offset if newest else total - 1 - offset)
-        if found is None:
+        start = _start(found, total=total, offset=offset, newest=newest)
+        if start is None:
             return None
-        hour, before, flows_in_hour = found
-        newer = before if newest else total - before - flows_in_hour
-        skip = offset - newer
-        if skip < 0:
-            return None
+        hour, skip = start
         values = {"below": (hour + 1) * HOUR, "offset": skip, "limit": limit}
         if selected is None:
             rows: Sequence[Any] = self._fetch(self._hour_page, values)
@@ -1152,10 +1178,30 @@ class SqlStorage:
                 rows = self._read(conn, statement)
         return [_flow(row) for row in rows]
 
+    def _page_by_days(self, value: str, offset: int, limit: int) -> list[Flow] | None:
+        """The page of a ``like`` of one or two characters (folded) that many plates hold, walked
+        through the time index from the end of the day that the pieces' day counts, read from the
+        nearer end, say holds it: it skips no more than that day's flows. ``None`` when the counts
+        cannot find it (flows that changed between the reads)."""
+        total = self._pieces_holding(value)
+        if offset >= total or limit == 0:
+            return []
+        newest = 2 * offset < total
+        days = self._hour_rows(self._piece_days[newest], {"piece": value}, newest=newest)
+        found = passing(days, offset if newest else total - 1 - offset)
+        start = _start(found, total=total, offset=offset, newest=newest)
+        if start is None:
+            return None
+        day, skip = start
+        clause = and_(plate_search.scanning(value), flows.c.ts < (day + 1) * DAY)
+        with self._connect() as conn:
+            rows = self._read(conn, _page_statement(clause, deep=True, offset=skip, limit=limit))
+        return [_flow(row) for row in rows]
+
     def _pieces_holding(self, value: str) -> int:
         """How many stored plates hold ``value``, of one or two characters (folded)."""
         row = self._fetch(self._piece, {"piece": value})
-        return int(row[0][0]) if row else 0
+        return int(row[0][0] or 0) if row else 0
 
     def _dense(self, value: str) -> bool:
         """Whether so many flows' plates hold ``value`` (one or two characters) that a walk through
@@ -1220,8 +1266,8 @@ class SqlStorage:
     def _hour_rows(
         self, prepared: Prepared, values: Mapping[str, Any], *, newest: bool
     ) -> Iterator[tuple[int, int]]:
-        """The rows of an hours statement (:func:`_hours_statement`), in growing chunks, each read
-        only when the one before is used up."""
+        """The rows of a statement of counts per hour or day (:func:`_counts_statement`), in growing
+        chunks, each read only when the one before is used up."""
         edge, size = (_FAR if newest else -_FAR), _FIRST_HOURS
         while True:
             rows = self._fetch(prepared, {**values, "edge": edge, "n": size, "skip": 0})

@@ -96,7 +96,7 @@ class ServerDatabases:
         ids start at 1 again and the counters at 0."""
         # The schema's own list, so a table added by a migration is emptied too.
         every = [table.name for table in metadata.sorted_tables]
-        flow_tables = ["flows", "plate_grams", "plate_pieces", "flow_hours", "camera_flow_hours"]
+        flow_tables = ["flows", "plate_grams", "plate_piece_days", "flow_hours", "camera_flow_hours"]
         tables = flow_tables if keep_cameras else every
         engine = self._engines.get(url)
         if engine is None:
