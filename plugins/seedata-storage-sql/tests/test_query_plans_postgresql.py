@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from seedata_storage_sql import SqlStorage
+from seedata_storage_sql import storage as storage_module
 from sqlalchemy import Connection, event, text
 
 from seedata_core.filter_ast import And, Cond, Node
@@ -29,7 +30,7 @@ def filled(storage: SqlStorage, make_flow: FlowMaker) -> SqlStorage:
     cams = [storage.add_camera(NewCamera(alias=f"cam{i}", source="s")).id for i in range(20)]
     storage.import_flows(
         (
-            make_flow(cams[i % 20], i * 7, id=i + 1, plate=None if i % 10 == 0 else f"{i:05d}abc"),
+            make_flow(cams[i % 20], i * 7, id=i + 1, plate=None if i % 10 == 0 else f"{i:05d}{suffix(i)}"),
             FlowImages(),
         )
         for i in range(ROWS)
@@ -37,6 +38,11 @@ def filled(storage: SqlStorage, make_flow: FlowMaker) -> SqlStorage:
     with storage.engine.begin() as conn:
         conn.execute(text("ANALYZE flows"))
     return storage
+
+
+def suffix(i: int) -> str:
+    """Most plates end in ``abc``; one in 300 in ``qz``, too few for the planner's statistics to see."""
+    return "qz" if i % 300 == 1 else "abc"
 
 
 def plans(storage: SqlStorage, call: Callable[[], Any]) -> list[str]:
@@ -81,3 +87,16 @@ def test_selective_searches_use_their_index(filled: SqlStorage, node: Node, inde
         # "Index Scan [Backward] using IX", "Index Only Scan using IX" or "Bitmap Index Scan on IX".
         assert f" {index} " in found[0], found[0]
         assert "Seq Scan on flows" not in found[0], found[0]
+
+
+@pytest.mark.parametrize("offset", [0, 40], ids=["page 1", "deep page"])
+def test_a_short_value_that_few_plates_hold_walks_the_time_index(
+    filled: SqlStorage, offset: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_module, "DEEP_OFFSET", 20)  # the deep page, at 20k flows
+    node = Cond("plate", "like", "qz")  # 1 plate in 300: dense enough to walk to (plate_search.DENSE)
+    found = plans(filled, lambda: filled.search_flows(node, offset=offset, limit=20))
+    assert len(found) == 1, found
+    # With LIKE, the planner took the matches for a few and read a page by a full scan and a sort.
+    assert " ix_flows_ts_id " in found[0], found[0]
+    assert "Seq Scan on flows" not in found[0], found[0]
