@@ -1187,7 +1187,7 @@ class SqlStorage:
         if offset >= total or limit == 0:
             return []
         newest = 2 * offset < total
-        days = self._hour_rows(self._piece_days[newest], {"piece": value}, newest=newest)
+        days = self._count_rows(self._piece_days[newest], {"piece": value}, newest=newest)
         found = passing(days, offset if newest else total - 1 - offset)
         start = _start(found, total=total, offset=offset, newest=newest)
         if start is None:
@@ -1223,7 +1223,7 @@ class SqlStorage:
         """
         if selected is not None and len(selected) > 1:  # their hours merged, row by row
             streams = [
-                self._hour_rows(self._camera_hours[newest], {"camera": camera}, newest=newest)
+                self._count_rows(self._camera_hours[newest], {"camera": camera}, newest=newest)
                 for camera in sorted(selected)
             ]
             return passing(summed(streams, newest=newest), row)
@@ -1263,7 +1263,7 @@ class SqlStorage:
         hour, inner, flows_in_hour = found
         return hour, before + inner, flows_in_hour
 
-    def _hour_rows(
+    def _count_rows(
         self, prepared: Prepared, values: Mapping[str, Any], *, newest: bool
     ) -> Iterator[tuple[int, int]]:
         """The rows of a statement of counts per hour or day (:func:`_counts_statement`), in growing
