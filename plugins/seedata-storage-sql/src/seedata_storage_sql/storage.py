@@ -186,18 +186,18 @@ def _hours_statement(camera: BindParameter[int] | None, newest: bool) -> Select[
     return _counts_statement(camera_flow_hours.c.hour, camera_flow_hours.c.camera_id == camera, newest)
 
 
-def _counts_statement(time: Column[int], key: ColumnElement[bool] | None, newest: bool) -> Select[Any]:
-    """``n`` (time, flows) counts of a table of counts per hour or day (``time``) past ``edge``,
+def _counts_statement(period: Column[int], key: ColumnElement[bool] | None, newest: bool) -> Select[Any]:
+    """``n`` (period, flows) counts of a table of counts per hour or day (``period``) past ``edge``,
     of the ``key`` given, newest first when ``newest``: a range of the table's primary key."""
-    table = time.table
+    table = period.table
     edge: BindParameter[int] = bindparam("edge")
-    statement = select(time, table.c.flows)
+    statement = select(period, table.c.flows)
     if key is not None:
         statement = statement.where(key)
     if newest:
-        statement = statement.where(time < edge).order_by(time.desc())
+        statement = statement.where(period < edge).order_by(period.desc())
     else:
-        statement = statement.where(time > edge).order_by(time)
+        statement = statement.where(period > edge).order_by(period)
     # An OFFSET of its own (0): SQLite's dialect would otherwise add one as an unnamed parameter.
     return statement.limit(bindparam("n")).offset(bindparam("skip"))
 
@@ -218,9 +218,9 @@ def _start(
     of its flows the page skips, newest first. ``None`` when counts and flows disagree."""
     if found is None:
         return None
-    time, before, inside = found
+    period, before, inside = found
     skip = offset - (before if newest else total - before - inside)
-    return None if skip < 0 else (time, skip)
+    return None if skip < 0 else (period, skip)
 
 
 def epoch_seconds(moment: datetime) -> int:
