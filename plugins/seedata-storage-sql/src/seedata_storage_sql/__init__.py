@@ -10,17 +10,21 @@ Without the plugin machinery, for tests and embedding programs::
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import exc as sa_exc
 
 from seedata_core.errors import StorageUnavailable
 from seedata_core.settings import Settings
 
-from .engine import create_sql_engine, one_line
+from .engine import buffer_pool_warning, create_sql_engine, one_line
 from .images import ImageStore
 from .migrate import current_revision, upgrade
 from .storage import SqlStorage
 
 __all__ = ["SqlStorage", "open_storage", "upgrade_database"]
+
+log = logging.getLogger(__name__)
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str | None]:
@@ -54,6 +58,9 @@ def open_storage(settings: Settings) -> SqlStorage:
     engine = create_sql_engine(settings)
     try:
         upgrade(engine)
+        warning = buffer_pool_warning(engine)
+        if warning is not None:
+            log.warning(warning)
         storage = SqlStorage(
             engine, ImageStore(data_dir / "images"), statement_timeout_ms=settings.statement_timeout_ms
         )
