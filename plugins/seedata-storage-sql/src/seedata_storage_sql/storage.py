@@ -362,16 +362,26 @@ def _skip_given_ids(conn: Connection, top: int) -> None:
 
 @dataclass(slots=True)
 class _ImportBatch:
-    """A batch of imported flows, with the rows that index and count them made ahead of the write."""
+    """A batch of imported flows, with everything its write needs made ahead of it: the write holds
+    up the database server, while the batch is made beside the server's work on the last one."""
 
+    dialect: Dialect
     given: int
     """Flows in the batch, repeated ids included."""
     wanted: dict[int, tuple[dict[str, Any], FlowImages]]
     """Each id's values and pictures, the first of repeated ids."""
+    with_images: bool
+    """Whether any flow given brings a picture."""
+    rows: list[dict[str, Any]]
+    """The values of all the wanted flows."""
     flows: BulkRows
-    """The rows to insert, of all the wanted flows."""
+    """``rows``, to insert."""
     plates: PlateRows
     hours: Counter[tuple[int, int]]
+    cameras: list[int]
+    """The cameras of ``rows``, in order."""
+    top: int
+    """The highest id of ``rows`` (0 for none)."""
 
     @classmethod
     def of(cls, dialect: Dialect, batch: list[tuple[NewFlow, FlowImages]]) -> _ImportBatch:
@@ -381,19 +391,36 @@ class _ImportBatch:
                 raise ValueError("imported flows must carry their ids")
             if flow.id not in wanted:  # the first of repeated ids wins
                 wanted[flow.id] = (_flow_values(flow), images)
-        return cls.of_rows(dialect, len(batch), wanted, [values for values, _ in wanted.values()])
+        with_images = any(i.image is not None or i.plate_image is not None for _, i in wanted.values())
+        return cls._made(dialect, len(batch), wanted, with_images)
+
+    def without(self, existing: Collection[int]) -> _ImportBatch:
+        """This batch less the flows of ``existing`` ids, made again (with the keys of the pictures
+        staged meanwhile)."""
+        wanted = {flow_id: flow for flow_id, flow in self.wanted.items() if flow_id not in existing}
+        return self._made(self.dialect, self.given, wanted, self.with_images)
 
     @classmethod
-    def of_rows(
+    def _made(
         cls,
         dialect: Dialect,
         given: int,
         wanted: dict[int, tuple[dict[str, Any], FlowImages]],
-        rows: list[dict[str, Any]],
+        with_images: bool,
     ) -> _ImportBatch:
-        plates = plate_rows(dialect, ((row["id"], row["ts"], row["plate"]) for row in rows))
-        hours = Counter((row["camera_id"], row["ts"] // HOUR) for row in rows)
-        return cls(given, wanted, bulk_rows(dialect, flows, list(map(_FLOW_ROW, rows))), plates, hours)
+        rows = [values for values, _ in wanted.values()]
+        return cls(
+            dialect,
+            given,
+            wanted,
+            with_images,
+            rows,
+            bulk_rows(dialect, flows, list(map(_FLOW_ROW, rows))),
+            plate_rows(dialect, ((row["id"], row["ts"], row["plate"]) for row in rows)),
+            Counter((row["camera_id"], row["ts"] // HOUR) for row in rows),
+            sorted({row["camera_id"] for row in rows}),
+            max(wanted, default=0),
+        )
 
 
 def _batches(
@@ -990,16 +1017,14 @@ class SqlStorage:
 
     def _import_batch(self, conn: Connection, batch: _ImportBatch) -> tuple[int, int]:
         """Store a batch; (flows given, flows added)."""
-        wanted = batch.wanted
-        with_images = any(i.image is not None or i.plate_image is not None for _, i in wanted.values())
-        if with_images:
+        if batch.with_images:
             # Write no picture of a flow that will be skipped (the check is repeated under the lock).
             with self._connect() as reader:
-                for flow_id in _existing_ids(reader, wanted):
-                    del wanted[flow_id]
+                batch = batch.without(_existing_ids(reader, batch.wanted))
+        wanted = batch.wanted
         staged: list[str] = []
         try:
-            if with_images:
+            if batch.with_images:
                 for values, images in wanted.values():
                     keys = self.images.stage(values["ts"], images)
                     values.update(image_key=keys.image_key, plate_image_key=keys.plate_image_key)
@@ -1007,33 +1032,27 @@ class SqlStorage:
                 self.images.sync()
             with conn.begin():
                 conn.execute(LOCK_FLOW_WRITES)
-                cameras_used = {values["camera_id"] for values, _ in wanted.values()}
                 # Locked until the commit, so that no camera goes while its flows go in (see bulk_load).
-                found = (
-                    select(cameras.c.id)
-                    .where(cameras.c.id.in_(sorted(cameras_used)))
-                    .with_for_update(read=True)
-                )
-                missing = cameras_used - set(conn.execute(found).scalars())
+                found = select(cameras.c.id).where(cameras.c.id.in_(batch.cameras)).with_for_update(read=True)
+                missing = set(batch.cameras) - set(conn.execute(found).scalars())
                 if missing:
                     raise NotFound(f"camera {min(missing)}")
                 existing = _existing_ids(conn, wanted)
-                rows = [values for flow_id, (values, _) in wanted.items() if flow_id not in existing]
-                if rows:
-                    _skip_given_ids(conn, max(row["id"] for row in rows))
-                    if with_images or len(rows) < len(batch.flows.rows):
-                        # The prepared rows name no pictures, or hold flows that exist.
-                        batch = _ImportBatch.of_rows(conn.dialect, batch.given, wanted, rows)
+                if existing or batch.with_images:
+                    # The rows made ahead hold flows that exist, or name no pictures.
+                    batch = batch.without(existing)
+                if batch.rows:
+                    _skip_given_ids(conn, batch.top)
                     insert_bulk(conn, batch.flows)
                     index_plates(conn, batch.plates)
                     count_added(conn, batch.hours)
         except BaseException:
             self.images.discard(staged)
             raise
-        if with_images:
+        if batch.with_images:
             self.images.discard(key for flow_id in existing for key in _image_keys(wanted[flow_id][0]))
-            self.images.publish(key for row in rows for key in _image_keys(row))
-        return batch.given, len(rows)
+            self.images.publish(key for row in batch.rows for key in _image_keys(row))
+        return batch.given, len(batch.rows)
 
     # -- flows: reading --------------------------------------------------------------------------
     def update_flow_read(
