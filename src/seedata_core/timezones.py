@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigError
 
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M:%S"
-# The display format, or its date alone; a regular expression, as strptime costs ~10 us a call and
-# imports read one timestamp per flow.
+# The display format, or its date alone. Checked by a regular expression and read by fromisoformat,
+# both in C: strptime costs ~10 us a call, and imports read one timestamp per flow.
 _DISPLAY_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
 
 
@@ -59,12 +59,9 @@ class DisplayZone:
 
         Raises ``ValueError`` when the text is malformed.
         """
-        found = _DISPLAY_TEXT.fullmatch(text)
-        if found is None:
+        if _DISPLAY_TEXT.fullmatch(text) is None:
             raise ValueError(f"not a timestamp: {text!r}")
-        year, month, day, hour, minute, second = map(int, found.groups(default="0"))
-        local = datetime(year, month, day, hour, minute, second)
-        return self.to_utc(local)
+        return self.to_utc(datetime.fromisoformat(text))
 
 
 def utc_now() -> datetime:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seedata_core.errors import ConfigError
 from seedata_core.timezones import DisplayZone
@@ -13,6 +15,16 @@ def test_round_trip_in_a_named_zone() -> None:
     moment = zone.parse("2025-02-08 22:52:46")
     assert moment == datetime(2025, 2, 9, 1, 52, 46, tzinfo=UTC)
     assert zone.format(moment) == "2025-02-08 22:52:46"
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+def test_every_display_string_reads_back_as_its_moment(moment: datetime) -> None:
+    moment = moment.replace(microsecond=0)
+    zone = DisplayZone("UTC")
+    assert zone.parse(f"{moment:%Y-%m-%d %H:%M:%S}".zfill(19)) == moment.replace(tzinfo=UTC)
+    assert zone.parse(f"{moment:%Y-%m-%d}".zfill(10)) == datetime(
+        moment.year, moment.month, moment.day, tzinfo=UTC
+    )
 
 
 def test_date_only_means_midnight() -> None:
@@ -31,7 +43,21 @@ def test_local_zone_round_trip() -> None:
     assert zone.format(zone.parse("2025-06-01 12:00:00")) == "2025-06-01 12:00:00"
 
 
-@pytest.mark.parametrize("text", ["2025-02-30 00:00:00", "2025-02-08T22:52:46", "20250208", "", "2025-2-8"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-02-30 00:00:00",
+        "2025-02-08T22:52:46",
+        "20250208",
+        "",
+        "2025-2-8",
+        "2025-02-08 22:52",
+        "2025-02-08 22:52:46.5",
+        "2025-02-08 22:52:46+00:00",
+        "2025-W06-6",
+        "2025-02-08 ２2:52:46",
+    ],
+)
 def test_malformed(text: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         DisplayZone("UTC").parse(text)
