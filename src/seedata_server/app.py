@@ -18,6 +18,7 @@ from seedata_core.settings import Settings
 
 from . import __version__
 from .errors import exception_handlers
+from .head import head_as_get
 from .routes import FlowController, authenticate, health, list_cameras, metrics
 
 log = logging.getLogger("seedata.server")
@@ -72,7 +73,7 @@ def _warm_up(seedata: Seedata) -> None:
 
 def create_app(settings: Settings, plugins: Plugins, *, watch_cameras: bool = False) -> Litestar:
     """The Seedata HTTP API for these settings and plugins; ``watch_cameras`` also runs the camera workers."""
-    return Litestar(
+    app = Litestar(
         plugins=[SeedataPlugin(settings, plugins, watch_cameras=watch_cameras)],
         openapi_config=OpenAPIConfig(
             title="Seedata API",
@@ -88,3 +89,6 @@ def create_app(settings: Settings, plugins: Plugins, *, watch_cameras: bool = Fa
         logging_config=None,
         debug=False,
     )
+    # Before routing, which Litestar's middleware comes after: see head.py.
+    app.asgi_handler = head_as_get(app.asgi_handler)
+    return app

@@ -70,7 +70,10 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
         return error(404, "Page not found.")
     if status == 405:
         allow = headers.get("allow") or headers.get("Allow") or ""
-        methods = ", ".join(sorted({m.strip() for m in allow.split(",") if m.strip()} | {"OPTIONS"}))
+        allowed = {m.strip() for m in allow.split(",") if m.strip()} | {"OPTIONS"}
+        if "GET" in allowed:
+            allowed.add("HEAD")  # answered as GET without the body (head.py)
+        methods = ", ".join(sorted(allowed))
         return error(
             405,
             f"Method Not Allowed. This URL can only handle the following request methods: {methods}.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import queue
@@ -105,6 +106,25 @@ def running_demo(
             process.wait()
 
 
+def _head_then_get(port: int, path: str, token: str) -> None:
+    """HEAD, then GET on the same connection: a body sent after HEAD's headers would be read as the
+    GET's response, which uvicorn must not let happen."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        connection.request("HEAD", path, headers=headers)
+        head = connection.getresponse()
+        assert (head.status, head.read()) == (200, b"")
+        connection.request("GET", path, headers=headers)
+        got = connection.getresponse()
+        body = got.read()
+        assert got.status == 200
+        assert head.getheader("Content-Length") == got.getheader("Content-Length") == str(len(body))
+        assert head.getheader("X-Pagination-Total-Count") == got.getheader("X-Pagination-Total-Count")
+    finally:
+        connection.close()
+
+
 def _wait_ready(call: HttpCall, base: str) -> None:
     deadline = time.monotonic() + 30
     while True:
@@ -193,6 +213,7 @@ def test_demo_end_to_end_and_again(tmp_path: Path, free_port: int, call: HttpCal
         status, _, body = call(f"{first.base}/flows", {"camera_id": first.camera_id}, token=token)
         assert status == 200, body
         manual = json.loads(body)
+        _head_then_get(free_port, "/flows", token)
         assert manual["trigger_mode"] == "manual"
         assert manual["image_source"] == "rtsp"
 

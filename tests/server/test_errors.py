@@ -40,21 +40,39 @@ def test_missing_flow(client: Client, auth: dict[str, str], flow_id: str) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/flows", "GET, OPTIONS, POST"),
+        ("DELETE", "/flows", "GET, HEAD, OPTIONS, POST"),
         ("PUT", "/flows/search", "OPTIONS, POST"),
         ("GET", "/authenticate", "OPTIONS, POST"),
-        ("POST", "/cameras", "GET, OPTIONS"),
+        ("HEAD", "/authenticate", "OPTIONS, POST"),
+        ("POST", "/cameras", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_wrong_verb(client: Client, auth: dict[str, str], method: str, path: str, allowed: str) -> None:
     response = client.request(method, path, headers=auth)
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
+    if method == "HEAD":
+        assert response.content == b""
+        response = client.request("GET", path, headers=auth)  # the body HEAD leaves out
     assert response.json() == error(
         405,
         "Method Not Allowed",
         f"Method Not Allowed. This URL can only handle the following request methods: {allowed}.",
     )
+
+
+@pytest.mark.parametrize(
+    "path", ["/health", "/cameras", "/flows", "/flows/1", "/flows?page=x", "/metrics", "/nowhere"]
+)
+@pytest.mark.parametrize("token", [True, False])
+def test_head_is_get_without_the_body(client: Client, auth: dict[str, str], path: str, token: bool) -> None:
+    headers = auth if token else {}
+    got = client.get(path, headers=headers)
+    head = client.head(path, headers=headers)
+    assert head.content == b""
+    assert head.status_code == got.status_code
+    assert dict(head.headers) == dict(got.headers)  # Content-Length included: GET's
+    assert int(got.headers["content-length"]) == len(got.content) > 0
 
 
 @pytest.mark.parametrize("path", ["/authenticate", "/flows/search"])
