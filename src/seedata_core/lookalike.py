@@ -18,12 +18,14 @@ _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 def normalise_plate(text: str) -> str:
     """Plate text as the API shows it: lower-case letters and digits, separators dropped."""
+    if text.isascii() and text.isalnum():  # the usual plate: nothing to drop (imports read millions)
+        return text.lower()
     return _NOT_ALNUM.sub("", text).lower()
 
 
 def canonical(plate: str) -> str:
     """Plate text with every look-alike letter replaced by its digit, lower case: the ``similar`` key."""
-    return normalise_plate(plate).translate(_CANONICAL).lower()
+    return normalise_plate(plate).translate(_CANONICAL)
 
 
 def within_one_edit(a: str, b: str) -> bool:
