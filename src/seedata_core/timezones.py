@@ -15,7 +15,7 @@ from .errors import ConfigError
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The display format, or its date alone. Checked by a regular expression and read by fromisoformat,
 # both in C: strptime costs ~10 us a call, and imports read one timestamp per flow.
-_DISPLAY_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
+_DISPLAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2})?")
 
 
 class DisplayZone:

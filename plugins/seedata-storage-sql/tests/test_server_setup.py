@@ -70,8 +70,9 @@ def test_opening_warns_of_a_mariadb_buffer_pool_below_the_advised_size(
     mib = f"{size / 2**20:,.0f}"
     expected = (
         f"MariaDB's innodb_buffer_pool_size is {mib} MiB, below the {mib} MiB that keeps Seedata's plate "
-        "index pages in memory: from about 500,000 flows on, imports and camera writes slow down several "
-        f"times. Set innodb_buffer_pool_size = {(size + 1) >> 20}M or more in the server's configuration."
+        "index pages in memory: past about 500,000 flows, imports and camera writes slow down (imports to "
+        f"a quarter by 3,500,000 flows). Set innodb_buffer_pool_size = {(size + 1) >> 20}M or more in the "
+        "server's configuration."
     )
     assert warnings_when_advised(size + 1) == ([expected] if mariadb else [])
 

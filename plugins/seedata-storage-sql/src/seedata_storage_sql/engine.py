@@ -90,7 +90,8 @@ New flows' grams go to the end of each gram's range in ``plate_grams``, so every
 touches one page per distinct gram: tens of thousands of 16 KiB pages, hundreds of MiB. The stock
 pool (128 MiB) cannot hold them once the table outgrows it, and MariaDB reads with ``O_DIRECT``,
 past the system's file cache, so each batch reads them from disk again. Importing 1M flows on
-2 cores: 14,500 flows/s with 128 MiB, 23,400 with 1 GiB (at 400,000 flows both about 19,000)."""
+2 cores: 14,500 flows/s with 128 MiB, 23,400 with 1 GiB (400,000 flows: 19,000 with 128 MiB). An
+earlier 10M build with 128 MiB fell from 13,000 to 3,300 flows/s by 3.5M flows."""
 
 
 def buffer_pool_warning(engine: Engine) -> str | None:
@@ -106,9 +107,9 @@ def buffer_pool_warning(engine: Engine) -> str | None:
     setting = f"{BUFFER_POOL_ADVISED >> 20}M"
     return (
         f"MariaDB's innodb_buffer_pool_size is {size_mib} MiB, below the {advised_mib} MiB that keeps "
-        "Seedata's plate index pages in memory: from about 500,000 flows on, imports and camera writes "
-        f"slow down several times. Set innodb_buffer_pool_size = {setting} or more in the server's "
-        "configuration."
+        "Seedata's plate index pages in memory: past about 500,000 flows, imports and camera writes "
+        "slow down (imports to a quarter by 3,500,000 flows). Set innodb_buffer_pool_size = "
+        f"{setting} or more in the server's configuration."
     )
 
 
