@@ -1017,15 +1017,18 @@ class SqlStorage:
 
     def _import_batch(self, conn: Connection, batch: _ImportBatch) -> tuple[int, int]:
         """Store a batch; (flows given, flows added)."""
+        wanted = batch.wanted
+        skipped: set[int] = set()
         if batch.with_images:
             # Write no picture of a flow that will be skipped (the check is repeated under the lock).
             with self._connect() as reader:
-                batch = batch.without(_existing_ids(reader, batch.wanted))
-        wanted = batch.wanted
+                skipped = _existing_ids(reader, wanted)
         staged: list[str] = []
         try:
             if batch.with_images:
-                for values, images in wanted.values():
+                for flow_id, (values, images) in wanted.items():
+                    if flow_id in skipped:
+                        continue
                     keys = self.images.stage(values["ts"], images)
                     values.update(image_key=keys.image_key, plate_image_key=keys.plate_image_key)
                     staged.extend(keys.present())
@@ -1039,8 +1042,9 @@ class SqlStorage:
                     raise NotFound(f"camera {min(missing)}")
                 existing = _existing_ids(conn, wanted)
                 if existing or batch.with_images:
-                    # The rows made ahead hold flows that exist, or name no pictures.
-                    batch = batch.without(existing)
+                    # The rows made ahead hold flows that exist, or name no pictures. A flow skipped
+                    # above stays skipped, though it went meanwhile: its pictures were not written.
+                    batch = batch.without(existing | skipped)
                 if batch.rows:
                     _skip_given_ids(conn, batch.top)
                     insert_bulk(conn, batch.flows)
